@@ -1,0 +1,285 @@
+//! The `resc` command line (clap). The only module that prints or chooses exit codes.
+//!
+//! Exit codes: 0 success, 1 diagnostics reported, 2 usage error, 3 I/O error.
+
+use crate::check::Report;
+use crate::diag::{self, Code, Diagnostic, ALL_CODES};
+use crate::driver::{self, Compilation, FsLoader, Options};
+use crate::ir::{Graph, Op};
+use crate::source::{SourceMap, Span};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::json;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_DIAGNOSTICS: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_IO: i32 = 3;
+
+#[derive(Parser, Debug)]
+#[command(name = "resc", version, about = "A compiler for .resnet files: residual networks, shape-checked and costed")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Emit {
+    Dot,
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+struct ModelArgs {
+    /// The model file.
+    file: PathBuf,
+    /// Override a network parameter: `--set depth=28` (repeatable).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    set: Vec<String>,
+    /// The network to compile when the file defines several.
+    #[arg(long)]
+    network: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check a model: diagnostics, or the per-stage shapes, parameters, MACs and memory.
+    Check {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+    },
+    /// Print the IR graph of a model.
+    Graph {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Graphviz DOT or JSON.
+        #[arg(long, value_enum, default_value = "dot")]
+        emit: Emit,
+    },
+    /// Explain an error code (`resc explain E0301`); without a code, list them all.
+    Explain {
+        /// The code, e.g. E0301.
+        code: Option<String>,
+    },
+}
+
+/// Runs the command line `args` (including the program name) and returns the exit code.
+pub fn run<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::Check { model, format } => check(&model, format),
+        Command::Graph { model, emit } => graph(&model, emit),
+        Command::Explain { code } => explain(code.as_deref()),
+    }
+}
+
+fn compile(model: &ModelArgs) -> Result<Compilation, i32> {
+    let options = Options {
+        network: model.network.clone(),
+        overrides: model.set.clone(),
+    };
+    driver::compile_file(&model.file, &options, &mut FsLoader).map_err(|e| {
+        eprintln!("error: cannot read `{}`: {e}", model.file.display());
+        EXIT_IO
+    })
+}
+
+fn print_diagnostics(sources: &SourceMap, diags: &[Diagnostic]) {
+    diag::render::to_stderr(sources, diags, std::io::stderr().is_terminal());
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    if errors > 0 {
+        eprintln!(
+            "error: {errors} error{} found; `resc explain CODE` describes each code",
+            if errors == 1 { "" } else { "s" }
+        );
+    }
+}
+
+fn check(model: &ModelArgs, format: Format) -> i32 {
+    let compilation = match compile(model) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    match (&compilation.result, format) {
+        (Ok(checked), Format::Human) => {
+            let report = Report::new(&checked.elaborated.network, &checked.elaborated.graph, &checked.info);
+            print!("{}", report.to_table());
+            EXIT_OK
+        }
+        (Ok(checked), Format::Json) => {
+            let report = Report::new(&checked.elaborated.network, &checked.elaborated.graph, &checked.info);
+            let out = json!({ "ok": true, "diagnostics": [], "report": report });
+            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+            EXIT_OK
+        }
+        (Err(diags), Format::Human) => {
+            print_diagnostics(&compilation.sources, diags);
+            EXIT_DIAGNOSTICS
+        }
+        (Err(diags), Format::Json) => {
+            let list: Vec<serde_json::Value> = diags.iter().map(|d| diagnostic_json(&compilation.sources, d)).collect();
+            let out = json!({ "ok": false, "diagnostics": list });
+            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+            EXIT_DIAGNOSTICS
+        }
+    }
+}
+
+fn span_json(sources: &SourceMap, span: Span) -> serde_json::Value {
+    let (line, column) = sources.line_col(span.file, span.start);
+    let (end_line, end_column) = sources.line_col(span.file, span.end);
+    json!({
+        "file": sources.get(span.file).name,
+        "start": span.start, "end": span.end,
+        "line": line, "column": column, "end_line": end_line, "end_column": end_column,
+    })
+}
+
+/// A diagnostic as JSON, with file names and 1-based lines and columns.
+pub fn diagnostic_json(sources: &SourceMap, d: &Diagnostic) -> serde_json::Value {
+    json!({
+        "severity": d.severity,
+        "code": d.code,
+        "message": d.message,
+        "labels": d.labels.iter().map(|l| json!({
+            "message": l.message, "primary": l.primary, "span": span_json(sources, l.span),
+        })).collect::<Vec<_>>(),
+        "notes": d.notes,
+        "hints": d.hints,
+        "trace": d.trace.iter().map(|t| json!({
+            "message": t.message, "span": span_json(sources, t.span),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn graph(model: &ModelArgs, emit: Emit) -> i32 {
+    let compilation = match compile(model) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let checked = match &compilation.result {
+        Ok(c) => c,
+        Err(diags) => {
+            print_diagnostics(&compilation.sources, diags);
+            return EXIT_DIAGNOSTICS;
+        }
+    };
+    let graph = &checked.elaborated.graph;
+    match emit {
+        Emit::Dot => print!("{}", to_dot(graph, &checked.info)),
+        Emit::Json => {
+            let out = to_json(graph, &checked.info, &compilation.sources);
+            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        }
+    }
+    EXIT_OK
+}
+
+fn op_label(op: &Op) -> String {
+    match op {
+        Op::Conv { out_channels, kernel, stride, groups, .. } => {
+            let mut s = format!("conv {}×{} → {out_channels}", kernel[0], kernel[1]);
+            if stride[0] > 1 {
+                s.push_str(&format!(" /{}", stride[0]));
+            }
+            if *groups > 1 {
+                s.push_str(&format!(" g{groups}"));
+            }
+            s
+        }
+        other => other.kind_name().to_string(),
+    }
+}
+
+/// The graph in Graphviz DOT, one cluster per stage.
+fn to_dot(graph: &Graph, info: &crate::check::Info) -> String {
+    let mut out = String::from("digraph resc {\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\", fontsize=10];\n");
+    let index: std::collections::HashMap<_, _> = graph.nodes().enumerate().map(|(i, n)| (n, i)).collect();
+    for (g, group) in graph.groups.iter().enumerate() {
+        out.push_str(&format!("  subgraph cluster_{g} {{\n    label=\"{}\";\n", group.name));
+        for id in graph.nodes().filter(|&n| graph.node(n).group == g) {
+            let node = graph.node(id);
+            let shape = info.shapes.get(&id).map(|s| s.to_string()).unwrap_or_default();
+            out.push_str(&format!(
+                "    n{} [label=\"{}\\n{}\\n{}\"];\n",
+                index[&id],
+                node.name,
+                op_label(&node.op),
+                shape
+            ));
+        }
+        out.push_str("  }\n");
+    }
+    for id in graph.nodes() {
+        for input in graph.inputs(id) {
+            out.push_str(&format!("  n{} -> n{};\n", index[&input], index[&id]));
+        }
+    }
+    out.push_str("}\n");
+    out
+}
+
+fn to_json(graph: &Graph, info: &crate::check::Info, sources: &SourceMap) -> serde_json::Value {
+    let index: std::collections::HashMap<_, _> = graph.nodes().enumerate().map(|(i, n)| (n, i)).collect();
+    let nodes: Vec<serde_json::Value> = graph
+        .nodes()
+        .map(|id| {
+            let node = graph.node(id);
+            let cost = info.costs.get(&id).copied().unwrap_or_default();
+            json!({
+                "id": index[&id],
+                "name": node.name,
+                "op": node.op,
+                "inputs": graph.inputs(id).iter().map(|i| index[i]).collect::<Vec<_>>(),
+                "shape": info.shapes.get(&id),
+                "params": cost.params,
+                "macs": cost.macs,
+                "group": graph.groups[node.group].name,
+                "span": span_json(sources, node.span),
+            })
+        })
+        .collect();
+    json!({ "nodes": nodes })
+}
+
+fn explain(code: Option<&str>) -> i32 {
+    match code {
+        None => {
+            for c in ALL_CODES {
+                println!("{}  {}", c.as_str(), c.title());
+            }
+            EXIT_OK
+        }
+        Some(text) => match Code::parse(text) {
+            Some(c) => {
+                print!("{}", c.explanation());
+                EXIT_OK
+            }
+            None => {
+                eprintln!("error: `{text}` is not a resc error code; `resc explain` lists them");
+                EXIT_USAGE
+            }
+        },
+    }
+}

@@ -1,0 +1,196 @@
+//! The driver: loads a model file and its imports, and runs the front end
+//! (parse → elaborate → check). Used by the CLI, the language server and the tests.
+//!
+//! File access goes through [`Loader`], so an editor can supply unsaved buffers.
+
+use crate::check::{self, Info};
+use crate::diag::{Code, Diagnostic};
+use crate::elab::{self, Elaborated, Override, Program};
+use crate::source::{FileId, SourceMap, Span};
+use crate::syntax::{self, ast};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Reads source files.
+pub trait Loader {
+    fn read(&mut self, path: &Path) -> std::io::Result<String>;
+}
+
+/// Reads from the file system.
+pub struct FsLoader;
+
+impl Loader for FsLoader {
+    fn read(&mut self, path: &Path) -> std::io::Result<String> {
+        std::fs::read_to_string(path)
+    }
+}
+
+/// What to compile besides the file itself.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The network to elaborate when the file defines several.
+    pub network: Option<String>,
+    /// `--set name=value` overrides, as written.
+    pub overrides: Vec<String>,
+}
+
+/// Everything the front end produced: the sources (for rendering diagnostics), the
+/// parsed program, and either the checked graph or the diagnostics.
+pub struct Compilation {
+    pub sources: SourceMap,
+    pub program: Program,
+    /// Every file's path, by file id (the synthetic `<command line>` has none).
+    pub paths: HashMap<FileId, PathBuf>,
+    pub result: Result<Checked, Vec<Diagnostic>>,
+}
+
+/// A checked network.
+pub struct Checked {
+    pub elaborated: Elaborated,
+    pub info: Info,
+}
+
+/// Compiles the model file at `path`.
+pub fn compile_file(path: &Path, options: &Options, loader: &mut dyn Loader) -> Result<Compilation, std::io::Error> {
+    let text = loader.read(path)?;
+    Ok(compile_text(path, text, options, loader))
+}
+
+/// Compiles `text` as if it were the file at `path` (imports resolve next to it).
+pub fn compile_text(path: &Path, text: String, options: &Options, loader: &mut dyn Loader) -> Compilation {
+    let mut sources = SourceMap::new();
+    let mut paths = HashMap::new();
+    let mut diags = Vec::new();
+    let main = sources.add(path.display().to_string(), text);
+    paths.insert(main, path.to_path_buf());
+    let mut program = Program {
+        files: Vec::new(),
+        main,
+        imports: HashMap::new(),
+    };
+    load_tree(main, &mut sources, &mut paths, &mut program, &mut diags, loader);
+    let overrides = parse_overrides(&options.overrides, &mut sources, &mut diags);
+    let result = if diags.iter().any(Diagnostic::is_error) || program.file(main).is_none() {
+        Err(diags)
+    } else {
+        match elab::elaborate(&program, options.network.as_deref(), &overrides) {
+            Err(mut more) => {
+                diags.append(&mut more);
+                Err(diags)
+            }
+            Ok(elaborated) => match check::check(&elaborated.graph) {
+                Ok(info) => Ok(Checked { elaborated, info }),
+                Err(mut more) => {
+                    diags.append(&mut more);
+                    Err(diags)
+                }
+            },
+        }
+    };
+    Compilation {
+        sources,
+        program,
+        paths,
+        result,
+    }
+}
+
+/// Parses `root` and, transitively, every file it imports.
+fn load_tree(
+    root: FileId,
+    sources: &mut SourceMap,
+    paths: &mut HashMap<FileId, PathBuf>,
+    program: &mut Program,
+    diags: &mut Vec<Diagnostic>,
+    loader: &mut dyn Loader,
+) {
+    let mut queue = vec![root];
+    let mut by_path: HashMap<PathBuf, FileId> = HashMap::new();
+    by_path.insert(normalise(&paths[&root]), root);
+    while let Some(id) = queue.pop() {
+        let file = match syntax::parse(id, &sources.get(id).text) {
+            Ok(file) => file,
+            Err(mut errors) => {
+                diags.append(&mut errors);
+                continue;
+            }
+        };
+        let dir = paths[&id].parent().map(Path::to_path_buf).unwrap_or_default();
+        for (index, item) in file.items.iter().enumerate() {
+            let ast::Item::Import(import) = item else { continue };
+            let target = normalise(&dir.join(&import.path));
+            if let Some(&known) = by_path.get(&target) {
+                program.imports.insert((id, index), known);
+                continue;
+            }
+            match loader.read(&target) {
+                Ok(text) => {
+                    let new = sources.add(target.display().to_string(), text);
+                    paths.insert(new, target.clone());
+                    by_path.insert(target, new);
+                    program.imports.insert((id, index), new);
+                    queue.push(new);
+                }
+                Err(e) => diags.push(
+                    Diagnostic::error(Code::E0208, format!("cannot read `{}`: {e}", import.path))
+                        .at(import.path_span, format!("looked for {}", target.display()))
+                        .hint("import paths are relative to the importing file"),
+                ),
+            }
+        }
+        program.files.push(file);
+    }
+    program.files.sort_by_key(|f| f.file);
+}
+
+/// Removes `.` and `..` components without touching the file system.
+fn normalise(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir if out.file_name().is_some() => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Puts the overrides into a synthetic `<command line>` file so that diagnostics can
+/// point at them.
+fn parse_overrides(raw: &[String], sources: &mut SourceMap, diags: &mut Vec<Diagnostic>) -> Vec<Override> {
+    if raw.is_empty() {
+        return Vec::new();
+    }
+    let mut text = String::new();
+    let mut ranges = Vec::new();
+    for item in raw {
+        let start = text.len();
+        text.push_str("--set ");
+        text.push_str(item);
+        ranges.push(start + 6);
+        text.push('\n');
+    }
+    let file = sources.add("<command line>", text);
+    let mut out = Vec::new();
+    for (item, start) in raw.iter().zip(ranges) {
+        let Some((name, value)) = item.split_once('=') else {
+            diags.push(
+                Diagnostic::error(Code::E0209, format!("`--set {item}` is not of the form name=value"))
+                    .at(Span::new(file, start..start + item.len()), "expected name=value")
+                    .hint("e.g. `--set depth=28`"),
+            );
+            continue;
+        };
+        let name_end = start + name.len();
+        out.push(Override {
+            name: name.trim().to_string(),
+            value: value.to_string(),
+            name_span: Span::new(file, start..name_end),
+            value_span: Span::new(file, name_end + 1..name_end + 1 + value.len()),
+        });
+    }
+    out
+}

@@ -1,0 +1,435 @@
+//! Statements: `input`, `let`, `assert`, `stage`, `repeat`, expression statements, and
+//! block instantiation.
+
+use super::args::EvArg;
+use super::value::{Env, Ty, Value};
+use super::{BlockRef, DenseCtx, Elab, MAX_DEPTH};
+use crate::diag::{Code, Diagnostic, TraceFrame};
+use crate::ir::{Group, Op};
+use crate::source::Span;
+use crate::syntax::ast::{BinaryOp, Body, Call, Def, ExprKind, Stmt, StmtKind};
+use std::collections::HashMap;
+
+impl<'a> Elab<'a> {
+    /// Elaborates the statements of a body, threading the current tensor through them.
+    /// `network_top` allows `input`. Returns the current tensor at the end.
+    pub(super) fn body(
+        &mut self,
+        body: &Body,
+        env: &mut Env,
+        mut cur: Option<Value>,
+        network_top: bool,
+    ) -> Option<Value> {
+        env.push();
+        for stmt in &body.stmts {
+            cur = self.stmt(stmt, env, cur, network_top);
+        }
+        env.pop();
+        cur
+    }
+
+    fn stmt(&mut self, stmt: &Stmt, env: &mut Env, cur: Option<Value>, network_top: bool) -> Option<Value> {
+        match &stmt.kind {
+            StmtKind::Input(shape) => self.input(shape, stmt.span, env, cur, network_top),
+            StmtKind::Let { name, value } => {
+                let v = self.eval(value, env, &cur);
+                let is_tensor = matches!(v, Value::Tensor(_));
+                env.bind(&name.name, v.clone(), name.span);
+                if is_tensor {
+                    Some(v)
+                } else {
+                    cur
+                }
+            }
+            StmtKind::Assert { cond, message } => {
+                match self.eval(cond, env, &cur) {
+                    Value::Bool(true) | Value::Poison => {}
+                    Value::Bool(false) => {
+                        let text = message.clone().unwrap_or_else(|| "assertion failed".to_string());
+                        self.report(
+                            Diagnostic::error(Code::E0214, text)
+                                .at(cond.span, "this condition is false"),
+                        );
+                    }
+                    other => self.type_error(cond.span, "an assertion", "bool", &other),
+                }
+                cur
+            }
+            StmtKind::Stage {
+                name,
+                body,
+                with_shortcut,
+                ..
+            } => self.stage(name, body, with_shortcut.as_ref(), stmt.span, env, cur),
+            StmtKind::Repeat {
+                count, index, body, ..
+            } => self.repeat(count, index.as_ref(), body, env, cur),
+            StmtKind::Residual { from, body, shortcut } => {
+                self.residual(from.as_ref(), body, shortcut.as_ref(), stmt.span, env, cur)
+            }
+            StmtKind::Csp { args, args_span, body } => self.csp(args, *args_span, body, stmt.span, env, cur),
+            StmtKind::Expr { expr, alias } => {
+                let alias = alias.as_ref().map(|a| a.name.as_str());
+                let v = match &expr.kind {
+                    ExprKind::Call(call) => self.eval_call(call, env, &cur, alias),
+                    ExprKind::Binary(BinaryOp::Pipe, lhs, rhs) => self.pipe(lhs, rhs, env, &cur, alias),
+                    _ => self.eval(expr, env, &cur),
+                };
+                match v {
+                    Value::Tensor(_) => Some(v),
+                    Value::Poison => Some(Value::Poison),
+                    other => {
+                        self.report(
+                            Diagnostic::error(
+                                Code::E0212,
+                                format!("a statement must produce a tensor, but this is {}", other.type_name()),
+                            )
+                            .at(expr.span, "not a layer, block or tensor")
+                            .hint("bind numbers with `let name = …`"),
+                        );
+                        cur
+                    }
+                }
+            }
+        }
+    }
+
+    fn input(
+        &mut self,
+        shape: &crate::syntax::ast::Expr,
+        span: Span,
+        env: &Env,
+        cur: Option<Value>,
+        network_top: bool,
+    ) -> Option<Value> {
+        if !network_top || cur.is_some() {
+            let why = if network_top {
+                "the network already has an input"
+            } else {
+                "`input` belongs at the top of a network body"
+            };
+            self.report(Diagnostic::error(Code::E0215, why).at(span, "misplaced `input`"));
+            return cur;
+        }
+        let value = self.eval(shape, env, &None);
+        let dims = match &value {
+            Value::List(items) if items.len() == 3 => items
+                .iter()
+                .map(|v| match v {
+                    Value::Int(i) if *i > 0 => Some(*i as u64),
+                    _ => None,
+                })
+                .collect::<Option<Vec<u64>>>(),
+            _ => None,
+        };
+        let Some(dims) = dims else {
+            if !value.is_poison() {
+                self.report(
+                    Diagnostic::error(Code::E0205, format!("`input` expects [C, H, W] with positive integers, found {value}"))
+                        .at(shape.span, "expected e.g. [3, 224, 224]"),
+                );
+            }
+            return Some(Value::Poison);
+        };
+        let input = self.add_node(Op::Input { shape: [dims[0], dims[1], dims[2]] }, &[], span, Some("input"));
+        // The input is a group of its own; the layers after it start the stem.
+        self.group = None;
+        Some(input)
+    }
+
+    fn stage(
+        &mut self,
+        name: &crate::syntax::ast::Ident,
+        body: &Body,
+        with_shortcut: Option<&Call>,
+        span: Span,
+        env: &mut Env,
+        cur: Option<Value>,
+    ) -> Option<Value> {
+        if self.in_stage {
+            self.report(
+                Diagnostic::error(Code::E0215, "stages cannot be nested")
+                    .at(name.span, "a stage inside a stage")
+                    .hint("use a `block` to group layers inside a stage"),
+            );
+            return self.body(body, env, cur, false);
+        }
+        let dense = with_shortcut.and_then(|call| self.stage_shortcut(call, env, &cur));
+        self.graph.groups.push(Group {
+            name: name.name.clone(),
+            span,
+            is_stage: true,
+        });
+        let saved_group = self.group.replace(self.graph.groups.len() - 1);
+        self.in_stage = true;
+        self.stages_seen += 1;
+        let saved_dense = std::mem::replace(&mut self.dense, dense);
+        self.names.push_exact(&name.name);
+        self.transparent = is_single_call(body);
+        let out = self.body(body, env, cur, false);
+        self.transparent = false;
+        self.names.pop();
+        self.dense = saved_dense;
+        self.in_stage = false;
+        // Nodes after the stage go to a new implicit group.
+        self.group = None;
+        let _ = saved_group;
+        out
+    }
+
+    /// `with shortcut KIND` on a stage: only `dense` is a stage-wide kind.
+    fn stage_shortcut(&mut self, call: &Call, env: &Env, cur: &Option<Value>) -> Option<DenseCtx> {
+        if call.name.name != "dense" {
+            self.report(
+                Diagnostic::error(
+                    Code::E0215,
+                    format!("`with shortcut {}` is not a stage-wide shortcut", call.name.name),
+                )
+                .at(call.name.span, "not stage-wide")
+                .hint("only `dense` applies to a whole stage; give other kinds on each `residual`"),
+            );
+            return None;
+        }
+        let args = self.eval_args(call, env, cur);
+        let bound = self.bind_builtin(&super::shortcut::DENSE, args, call.span)?;
+        Some(DenseCtx {
+            history: Vec::new(),
+            init: bound.float("init")?,
+            residual_depth: self.residual_depth + 1,
+        })
+    }
+
+    fn repeat(
+        &mut self,
+        count: &crate::syntax::ast::Expr,
+        index: Option<&crate::syntax::ast::Ident>,
+        body: &Body,
+        env: &mut Env,
+        mut cur: Option<Value>,
+    ) -> Option<Value> {
+        let n = match self.eval(count, env, &cur) {
+            Value::Int(n) if n >= 0 => n,
+            Value::Int(n) => {
+                self.report(
+                    Diagnostic::error(Code::E0210, format!("a repetition count must not be negative, found {n}"))
+                        .at(count.span, "negative count"),
+                );
+                return cur;
+            }
+            Value::Poison => return cur,
+            other => {
+                self.type_error(count.span, "a repetition count", "int", &other);
+                return cur;
+            }
+        };
+        let transparent = std::mem::take(&mut self.transparent);
+        if !transparent {
+            self.names.push_numbered("repeat");
+        }
+        let single = is_single_call(body);
+        for i in 0..n {
+            self.names.push_exact(&i.to_string());
+            env.push();
+            if let Some(index) = index {
+                env.bind(&index.name, Value::Int(i), index.span);
+            }
+            if let Some(c) = &cur {
+                env.bind("in", c.clone(), body.span);
+            }
+            self.transparent = single;
+            cur = self.body(body, env, cur, false);
+            self.transparent = false;
+            env.pop();
+            self.names.pop();
+        }
+        if !transparent {
+            self.names.pop();
+        }
+        cur
+    }
+
+    /// Instantiates a block on `input`.
+    pub(super) fn instantiate(
+        &mut self,
+        block: BlockRef<'a>,
+        call: &Call,
+        args: Vec<EvArg>,
+        input: Value,
+        alias: Option<&str>,
+    ) -> Value {
+        let transparent = std::mem::take(&mut self.transparent);
+        if input.is_poison() || args.iter().any(|a| a.value.is_poison()) {
+            return Value::Poison;
+        }
+        if self.depth >= MAX_DEPTH {
+            self.report(
+                Diagnostic::error(
+                    Code::E0211,
+                    format!("block `{}` is instantiated more than {MAX_DEPTH} levels deep", block.def.name.name),
+                )
+                .at(call.span, "instantiated here")
+                .also(block.def.name.span, "block defined here")
+                .hint("a block must not call itself, directly or through other blocks"),
+            );
+            return Value::Poison;
+        }
+        self.trace.push(TraceFrame {
+            span: call.span,
+            message: format!("in block `{}` instantiated here", block.def.name.name),
+        });
+        let saved_file = std::mem::replace(&mut self.file, block.file);
+        let mut env = Env::new();
+        let bound = self.bind_block_args(block.def, call, args, &mut env);
+        let mut out = Value::Poison;
+        if bound {
+            env.bind("in", input.clone(), block.def.name.span);
+            let scoped = alias.is_some() || !transparent;
+            if scoped {
+                match alias {
+                    Some(a) => self.names.push_exact(a),
+                    None => self.names.push_numbered(&block.def.name.name),
+                }
+            }
+            self.depth += 1;
+            out = self
+                .body(&block.def.body, &mut env, Some(input), false)
+                .unwrap_or(Value::Poison);
+            self.depth -= 1;
+            if scoped {
+                self.names.pop();
+            }
+        }
+        self.file = saved_file;
+        self.trace.pop();
+        out
+    }
+
+    /// Binds a block call's arguments to the block's parameters in `env`.
+    fn bind_block_args(&mut self, def: &Def, call: &Call, args: Vec<EvArg>, env: &mut Env) -> bool {
+        let mut given: HashMap<&str, (crate::elab::Value, Span)> = HashMap::new();
+        let mut ok = true;
+        let mut positional = 0;
+        for arg in &args {
+            let param = match &arg.name {
+                None => {
+                    positional += 1;
+                    match def.params.get(positional - 1) {
+                        Some(p) => p,
+                        None => {
+                            self.report(
+                                Diagnostic::error(
+                                    Code::E0203,
+                                    format!("block `{}` takes {} parameters", def.name.name, def.params.len()),
+                                )
+                                .at(arg.span, "surplus argument")
+                                .also(def.name.span, "block defined here"),
+                            );
+                            ok = false;
+                            continue;
+                        }
+                    }
+                }
+                Some(name) => match def.params.iter().find(|p| p.name.name == name.name) {
+                    Some(p) => p,
+                    None => {
+                        let mut d = Diagnostic::error(
+                            Code::E0203,
+                            format!("block `{}` has no parameter `{}`", def.name.name, name.name),
+                        )
+                        .at(name.span, "unknown argument")
+                        .also(def.name.span, "block defined here");
+                        if let Some(s) = super::value::suggest(&name.name, def.params.iter().map(|p| p.name.name.as_str())) {
+                            d = d.hint(format!("did you mean `{s}`?"));
+                        }
+                        self.report(d);
+                        ok = false;
+                        continue;
+                    }
+                },
+            };
+            if let Some((_, prev)) = given.get(param.name.name.as_str()) {
+                let prev = *prev;
+                self.report(
+                    Diagnostic::error(Code::E0207, format!("the argument `{}` is given twice", param.name.name))
+                        .at(arg.span, "given again here")
+                        .also(prev, "first given here"),
+                );
+                ok = false;
+                continue;
+            }
+            given.insert(&param.name.name, (arg.value.clone(), arg.span));
+        }
+        let given = given
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        ok && self.bind_params(def, env, given, Some(call.span))
+    }
+
+    /// Binds a definition's parameters from `given` values and defaults.
+    pub(super) fn bind_params_with(&mut self, def: &Def, env: &mut Env, given: HashMap<String, (Value, Span)>) {
+        self.bind_params(def, env, given, None);
+    }
+
+    fn bind_params(
+        &mut self,
+        def: &Def,
+        env: &mut Env,
+        mut given: HashMap<String, (Value, Span)>,
+        call_span: Option<Span>,
+    ) -> bool {
+        let mut ok = true;
+        for param in &def.params {
+            let ty = param.ty.as_ref().and_then(|t| Ty::from_ast(t).ok()).unwrap_or(Ty::Any);
+            let (value, span) = match given.remove(&param.name.name) {
+                Some(v) => v,
+                None => match &param.default {
+                    Some(default) => {
+                        let v = self.eval(default, env, &None);
+                        (v, default.span)
+                    }
+                    None => {
+                        let at = call_span.unwrap_or(def.name.span);
+                        self.report(
+                            Diagnostic::error(
+                                Code::E0204,
+                                format!("`{}` needs the argument `{}`", def.name.name, param.name.name),
+                            )
+                            .at(at, format!("`{}` is missing", param.name.name))
+                            .also(param.span, "parameter declared here without a default"),
+                        );
+                        ok = false;
+                        env.bind(&param.name.name, Value::Poison, param.name.span);
+                        continue;
+                    }
+                },
+            };
+            let value = match ty.coerce(value) {
+                Ok(v) => v,
+                Err(v) => {
+                    let code = if matches!(v, Value::Tensor(_)) { Code::E0212 } else { Code::E0205 };
+                    self.report(
+                        Diagnostic::error(
+                            code,
+                            format!("`{}` expects {ty}, found {}", param.name.name, v.type_name()),
+                        )
+                        .at(span, format!("expected {ty}"))
+                        .also(param.span, "parameter declared here"),
+                    );
+                    ok = false;
+                    Value::Poison
+                }
+            };
+            env.bind(&param.name.name, value, param.name.span);
+        }
+        ok
+    }
+}
+
+/// True when a body is one call statement (a block call that then adds no name level).
+fn is_single_call(body: &Body) -> bool {
+    matches!(
+        body.stmts.as_slice(),
+        [Stmt { kind: StmtKind::Expr { expr, alias: None }, .. }] if matches!(expr.kind, ExprKind::Call(_))
+    ) || matches!(body.stmts.as_slice(), [Stmt { kind: StmtKind::Repeat { .. }, .. }])
+}

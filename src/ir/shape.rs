@@ -1,0 +1,226 @@
+//! The typing rule of every op: its output shape from its input shapes.
+
+use super::Op;
+use crate::diag::Code;
+use serde::Serialize;
+use std::fmt;
+
+/// The shape of one sample: channels, height, width.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Shape {
+    pub c: u64,
+    pub h: u64,
+    pub w: u64,
+}
+
+impl Shape {
+    pub fn new(c: u64, h: u64, w: u64) -> Shape {
+        Shape { c, h, w }
+    }
+
+    /// Number of elements.
+    pub fn numel(&self) -> u64 {
+        self.c.saturating_mul(self.h).saturating_mul(self.w)
+    }
+}
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}, {}, {}]", self.c, self.h, self.w)
+    }
+}
+
+/// Why an op cannot be applied to its inputs. The caller attaches the spans.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShapeError {
+    pub code: Code,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+fn err(code: Code, message: String) -> ShapeError {
+    ShapeError {
+        code,
+        message,
+        hint: None,
+    }
+}
+
+/// Output size of a sliding window along one axis, as PyTorch computes it.
+fn window(
+    axis: &str,
+    size: u64,
+    kernel: u64,
+    stride: u64,
+    padding: u64,
+    dilation: u64,
+) -> Result<u64, ShapeError> {
+    let span = dilation * (kernel - 1) + 1;
+    let padded = size + 2 * padding;
+    if padded < span {
+        return Err(ShapeError {
+            code: Code::E0303,
+            message: format!(
+                "the input is {size} wide along {axis} ({padded} with padding), smaller than the {span}-wide window"
+            ),
+            hint: Some("remove a down-sampling step earlier, or use a larger input".into()),
+        });
+    }
+    Ok((padded - span) / stride + 1)
+}
+
+fn check_window_params(kernel: [u64; 2], stride: [u64; 2], padding: [u64; 2]) -> Result<(), ShapeError> {
+    if kernel.contains(&0) || stride.contains(&0) {
+        return Err(err(Code::E0210, "kernel size and stride must be at least 1".into()));
+    }
+    if padding[0] * 2 > kernel[0] || padding[1] * 2 > kernel[1] {
+        return Err(err(
+            Code::E0210,
+            format!(
+                "padding {}×{} is more than half the {}×{} kernel",
+                padding[0], padding[1], kernel[0], kernel[1]
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The output shape of `op` applied to `inputs` (ordered by port).
+pub fn infer_shape(op: &Op, inputs: &[Shape]) -> Result<Shape, ShapeError> {
+    let (min, max) = op.arity();
+    if inputs.len() < min || inputs.len() > max {
+        return Err(err(
+            Code::E0302,
+            format!("`{}` takes {min} to {max} inputs, found {}", op.kind_name(), inputs.len()),
+        ));
+    }
+    let x = inputs.first().copied().unwrap_or(Shape::new(0, 0, 0));
+    match op {
+        Op::Input { shape } => Ok(Shape::new(shape[0], shape[1], shape[2])),
+        Op::Conv {
+            out_channels,
+            kernel,
+            stride,
+            padding,
+            dilation,
+            groups,
+            ..
+        } => {
+            if kernel.contains(&0) || stride.contains(&0) || dilation.contains(&0) {
+                return Err(err(Code::E0210, "kernel size, stride and dilation must be at least 1".into()));
+            }
+            if *groups == 0 || x.c % groups != 0 || out_channels % groups != 0 {
+                return Err(ShapeError {
+                    code: Code::E0304,
+                    message: format!(
+                        "{groups} groups must divide both the {} input channels and the {out_channels} output channels",
+                        x.c
+                    ),
+                    hint: Some("choose a group count that divides both channel counts".into()),
+                });
+            }
+            let h = window("height", x.h, kernel[0], stride[0], padding[0], dilation[0])?;
+            let w = window("width", x.w, kernel[1], stride[1], padding[1], dilation[1])?;
+            Ok(Shape::new(*out_channels, h, w))
+        }
+        Op::BatchNorm { .. }
+        | Op::Relu
+        | Op::LeakyRelu { .. }
+        | Op::Prelu { .. }
+        | Op::Sigmoid
+        | Op::Dropout { .. }
+        | Op::DropPath { .. }
+        | Op::Scale { .. }
+        | Op::ChannelScale { .. }
+        | Op::Output => Ok(x),
+        Op::GroupNorm { groups, .. } => {
+            if *groups == 0 || x.c % groups != 0 {
+                return Err(ShapeError {
+                    code: Code::E0304,
+                    message: format!("{groups} groups do not divide the {} channels", x.c),
+                    hint: Some("choose a group count that divides the channel count".into()),
+                });
+            }
+            Ok(x)
+        }
+        Op::MaxPool {
+            kernel,
+            stride,
+            padding,
+        }
+        | Op::AvgPool {
+            kernel,
+            stride,
+            padding,
+            ..
+        } => {
+            check_window_params(*kernel, *stride, *padding)?;
+            let h = window("height", x.h, kernel[0], stride[0], padding[0], 1)?;
+            let w = window("width", x.w, kernel[1], stride[1], padding[1], 1)?;
+            Ok(Shape::new(x.c, h, w))
+        }
+        Op::GlobalAvgPool => Ok(Shape::new(x.c, 1, 1)),
+        Op::Linear { out_features, .. } => Ok(Shape::new(*out_features, 1, 1)),
+        Op::Flatten => Ok(Shape::new(x.numel(), 1, 1)),
+        Op::Add | Op::WeightedSum { .. } => {
+            if let Some((i, other)) = inputs.iter().enumerate().find(|(_, s)| **s != x) {
+                return Err(err(
+                    Code::E0302,
+                    format!("input 1 has shape {x} but input {} has shape {other}", i + 1),
+                ));
+            }
+            Ok(x)
+        }
+        Op::Mul => {
+            let y = inputs[1];
+            let broadcast = y.c == x.c && y.h == 1 && y.w == 1;
+            if y != x && !broadcast {
+                return Err(err(
+                    Code::E0302,
+                    format!("cannot multiply {x} by {y}: shapes must match, or the second be [{}, 1, 1]", x.c),
+                ));
+            }
+            Ok(x)
+        }
+        Op::Concat => {
+            if let Some(other) = inputs.iter().find(|s| s.h != x.h || s.w != x.w) {
+                return Err(err(
+                    Code::E0302,
+                    format!(
+                        "concatenated inputs must share height and width: {x} and {other}"
+                    ),
+                ));
+            }
+            Ok(Shape::new(inputs.iter().map(|s| s.c).sum(), x.h, x.w))
+        }
+        Op::Slice { start, end } => {
+            if start >= end || *end > x.c {
+                return Err(err(
+                    Code::E0305,
+                    format!("channels {start}..{end} are not a non-empty part of the {} channels", x.c),
+                ));
+            }
+            Ok(Shape::new(end - start, x.h, x.w))
+        }
+        Op::Upsample { scale } => {
+            if *scale == 0 {
+                return Err(err(Code::E0210, "the upsampling factor must be at least 1".into()));
+            }
+            Ok(Shape::new(x.c, x.h * scale, x.w * scale))
+        }
+        Op::ZeroPad {
+            stride,
+            pad_before,
+            pad_after,
+        } => {
+            if *stride == 0 {
+                return Err(err(Code::E0210, "the stride must be at least 1".into()));
+            }
+            Ok(Shape::new(
+                x.c + pad_before + pad_after,
+                x.h.div_ceil(*stride),
+                x.w.div_ceil(*stride),
+            ))
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! The IR verifier: checks the invariants stated in the module docs. It never changes
+//! the graph. A failure is a bug in resc, not in the user's model, so it returns plain
+//! messages rather than diagnostics.
+
+use super::{Graph, Op};
+use std::collections::HashSet;
+
+/// Returns every broken invariant (empty when the graph is well formed).
+pub fn verify(graph: &Graph) -> Vec<String> {
+    let mut problems = Vec::new();
+    if !graph.is_acyclic() {
+        problems.push("the graph has a cycle".to_string());
+    }
+    let inputs = graph
+        .nodes()
+        .filter(|&n| matches!(graph.node(n).op, Op::Input { .. }))
+        .count();
+    let outputs = graph
+        .nodes()
+        .filter(|&n| matches!(graph.node(n).op, Op::Output))
+        .count();
+    if inputs != 1 {
+        problems.push(format!("expected one input node, found {inputs}"));
+    }
+    if outputs != 1 {
+        problems.push(format!("expected one output node, found {outputs}"));
+    }
+    let mut names = HashSet::new();
+    let mut seen = HashSet::new();
+    for id in graph.nodes() {
+        let node = graph.node(id);
+        let ins = graph.inputs(id);
+        let (min, max) = node.op.arity();
+        if ins.len() < min || ins.len() > max {
+            problems.push(format!(
+                "`{}` ({}) has {} inputs, its op takes {min} to {max}",
+                node.name,
+                node.op.kind_name(),
+                ins.len()
+            ));
+        }
+        if let Some(&late) = ins.iter().find(|i| !seen.contains(*i)) {
+            problems.push(format!(
+                "`{}` reads `{}`, which comes later in the node order",
+                node.name,
+                graph.node(late).name
+            ));
+        }
+        if node.group >= graph.groups.len() {
+            problems.push(format!("`{}` belongs to no group", node.name));
+        }
+        if !names.insert(node.name.as_str()) {
+            problems.push(format!("the name `{}` is used twice", node.name));
+        }
+        seen.insert(id);
+    }
+    problems
+}

@@ -1,0 +1,14 @@
+//! resc — a compiler for `.resnet` files.
+//!
+//! The pipeline runs in one direction, each phase in its own module:
+//! `source`/`diag` → [`syntax`] (pest grammar → AST) → [`elab`] (AST → IR) → [`ir`]
+//! → [`check`] (shapes, costs) → CLI. A module uses only what is to its left.
+
+pub mod check;
+pub mod cli;
+pub mod diag;
+pub mod driver;
+pub mod elab;
+pub mod ir;
+pub mod source;
+pub mod syntax;

@@ -1,0 +1,9 @@
+//! Syntax: the pest grammar (`grammar/resnet.pest`) and the AST built from it.
+//!
+//! Architecture invariant: pest types never leave this module; callers see only
+//! [`ast`] and [`Diagnostic`](crate::diag::Diagnostic)s with code E01xx.
+
+pub mod ast;
+mod parser;
+
+pub use parser::parse;
