@@ -15,7 +15,7 @@ Output: one JSON object {model_name: {"params": int, "macs": int | null}}.
     linear = in_features * out_features. BN, ReLU, pooling, adds, SE gating are not counted.
   * Input 224x224 and 1000 classes for ImageNet models; 32x32 and 10 classes for CIFAR models.
 
-Sources re-implemented here (read 2024-2025 snapshots of the public repos):
+Sources re-implemented here (public repos; see /work/notes/reference-architectures.md):
   * WRN:            szagoruyko/wide-residual-networks  pytorch/resnet.py (functional def)
   * CIFAR ResNet:   akamaster/pytorch_resnet_cifar10 style (option A = zero-pad LambdaLayer)
   * Pre-act 164/1001: KaimingHe/resnet-1k-layers  resnet-pre-act.lua (cudnn path: no conv bias)
