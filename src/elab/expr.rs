@@ -126,10 +126,26 @@ impl<'a> Elab<'a> {
             .flatten()
             .map(|arg| EvArg {
                 name: arg.name.clone(),
-                value: self.eval(&arg.value, env, cur),
+                value: match arg.name {
+                    Some(_) => self.eval_value(&arg.value, env, cur),
+                    None => self.eval(&arg.value, env, cur),
+                },
                 span: arg.span,
             })
             .collect()
+    }
+
+    /// Evaluates a named argument or a parameter's default. A bare name that is not
+    /// bound but is a known symbol is that symbol, even where a layer has the same
+    /// name: `act: leaky_relu` chooses an activation, it does not apply one.
+    pub(super) fn eval_value(&mut self, e: &Expr, env: &Env, cur: &Option<Value>) -> Value {
+        if let ExprKind::Call(call) = &e.kind {
+            let name = call.name.name.as_str();
+            if call.args.is_none() && env.lookup(name).is_none() && self.symbols.contains(name) {
+                return Value::Sym(name.to_string());
+            }
+        }
+        self.eval(e, env, cur)
     }
 
     /// A name or a call: a variable, a function, a layer, a block, or a symbol.

@@ -8,7 +8,7 @@ use super::Elab;
 use crate::diag::{Code, Diagnostic};
 use crate::ir::{ConvInit, Op, Shape};
 use crate::source::Span;
-use crate::syntax::ast::{Arg, Body, Call, Expr, ShortcutClause};
+use crate::syntax::ast::{Arg, Body, Call, Expr, ShortcutClause, ShortcutKind};
 
 const fn p(name: &'static str, ty: PTy, default: Dflt, doc: &'static str) -> P {
     P { name, ty, default, doc }
@@ -103,13 +103,9 @@ impl<'a> Elab<'a> {
         self.residual_depth -= 1;
         self.names.pop();
         let r_span = body.stmts.last().map_or(body.span, |s| s.span);
-        let s_in = match clause.and_then(|c| c.from.as_ref()) {
-            Some(e) => self.branch_input(Some(e), env, &cur, span),
-            None => x,
-        };
         let residual = Branch { value: r, span: r_span };
         let shortcut = Branch {
-            value: s_in,
+            value: x,
             span: clause.map_or(span, |c| c.span),
         };
         let dense_here = self
@@ -134,15 +130,17 @@ impl<'a> Elab<'a> {
         env: &Env,
         cur: &Option<Value>,
     ) -> Value {
-        let (Some(r_shape), Some(x_shape)) = (self.shape_of(&residual.value), self.shape_of(&shortcut.value)) else {
+        let Some(r_shape) = self.shape_of(&residual.value) else {
             return Value::Poison;
         };
-        let kinds: Vec<&Call> = match clause {
+        let kinds: Vec<&ShortcutKind> = match clause {
             Some(c) => std::iter::once(&c.first).chain(c.second.as_ref()).collect(),
             None => Vec::new(),
         };
-        let mut bound_kinds = Vec::new();
-        for call in &kinds {
+        // Each kind reads its own `from`, or the residual's input.
+        let mut options: Vec<(&Call, Bound, Value, Shape)> = Vec::new();
+        for kind in &kinds {
+            let call = &kind.call;
             let Some(sig) = SHORTCUTS.iter().find(|s| s.name == call.name.name) else {
                 self.unknown_shortcut(call);
                 return Value::Poison;
@@ -151,19 +149,32 @@ impl<'a> Elab<'a> {
             let Some(bound) = self.bind_builtin(sig, args, call.span) else {
                 return Value::Poison;
             };
-            bound_kinds.push((*call, bound));
+            let input = match &kind.from {
+                Some(e) => self.branch_input(Some(e), env, cur, kind.span),
+                None => shortcut.value.clone(),
+            };
+            let Some(shape) = self.shape_of(&input) else {
+                return Value::Poison;
+            };
+            options.push((call, bound, input, shape));
         }
-        // Without a clause the shortcut is the identity.
-        if bound_kinds.is_empty() && x_shape == r_shape {
-            return self.add_node(Op::Add, &[residual.value, shortcut.value], span, None);
-        }
-        let chosen = bound_kinds.iter().find(|(_, b)| fits(b.sig.name, x_shape, r_shape));
-        let Some((call, bound)) = chosen else {
-            self.merge_mismatch(&residual, &shortcut, r_shape, x_shape, &bound_kinds, span);
+        let Some(x_shape) = self.shape_of(&shortcut.value) else {
             return Value::Poison;
         };
+        // Without a clause the shortcut is the identity.
+        if options.is_empty() && x_shape == r_shape {
+            return self.add_node(Op::Add, &[residual.value, shortcut.value], span, None);
+        }
+        let chosen = options.iter().position(|(_, b, _, shape)| fits(b.sig.name, *shape, r_shape));
+        let Some(chosen) = chosen else {
+            let shown = options.first().map_or(x_shape, |o| o.3);
+            let kinds: Vec<(&Call, &Bound)> = options.iter().map(|(c, b, _, _)| (*c, b)).collect();
+            self.merge_mismatch(&residual, &shortcut, r_shape, shown, &kinds, span);
+            return Value::Poison;
+        };
+        let (call, bound, input, in_shape) = options.swap_remove(chosen);
         self.names.push_numbered("shortcut");
-        let s = self.shortcut_path(bound, shortcut.value, x_shape, r_shape, call.span);
+        let s = self.shortcut_path(&bound, input, in_shape, r_shape, call.span);
         self.names.pop();
         if bound.sig.name == "weighted" {
             let op = Op::Scale {
@@ -246,7 +257,7 @@ impl<'a> Elab<'a> {
         shortcut: &Branch,
         r_shape: Shape,
         x_shape: Shape,
-        kinds: &[(&Call, Bound)],
+        kinds: &[(&Call, &Bound)],
         span: Span,
     ) {
         let fitting: Vec<&str> = SHORTCUTS
@@ -344,7 +355,7 @@ impl<'a> Elab<'a> {
         let x = self.branch_input(None, env, &cur, span);
         let evaluated: Vec<EvArg> = args
             .iter()
-            .map(|a| EvArg { name: a.name.clone(), value: self.eval(&a.value, env, &cur), span: a.span })
+            .map(|a| EvArg { name: a.name.clone(), value: self.eval_value(&a.value, env, &cur), span: a.span })
             .collect();
         let bound = self.bind_builtin(&CSP, evaluated, args_span)?;
         let shape = self.shape_of(&x)?;

@@ -385,7 +385,7 @@ impl<'a> Elab<'a> {
                 Some(v) => v,
                 None => match &param.default {
                     Some(default) => {
-                        let v = self.eval(default, env, &None);
+                        let v = self.eval_value(default, env, &None);
                         (v, default.span)
                     }
                     None => {

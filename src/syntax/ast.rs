@@ -142,11 +142,20 @@ pub enum StmtKind {
     Expr { expr: Expr, alias: Option<Ident> },
 }
 
-/// `shortcut first [or second] [from T]`.
+/// `shortcut first [or second]`, each kind optionally with `from T`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ShortcutClause {
-    pub first: Call,
-    pub second: Option<Call>,
+    pub first: ShortcutKind,
+    pub second: Option<ShortcutKind>,
+    pub span: Span,
+}
+
+/// `projection(bn: false) from o1`: a shortcut kind and the value it reads (default:
+/// the residual's input). `from` is `ExprKind::In` or a name (`ExprKind::Call` without
+/// arguments).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShortcutKind {
+    pub call: Call,
     pub from: Option<Expr>,
     pub span: Span,
 }

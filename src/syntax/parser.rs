@@ -465,20 +465,41 @@ impl Builder<'_> {
 
     fn shortcut(&self, pair: Pair<'_, Rule>) -> ast::ShortcutClause {
         let span = self.span(&pair);
-        let mut calls = Vec::new();
+        let mut kinds = children(pair)
+            .filter(|child| child.as_rule() == Rule::shortcut_kind)
+            .map(|child| self.shortcut_kind(child));
+        ast::ShortcutClause {
+            first: kinds.next().expect("a shortcut clause names a kind"),
+            second: kinds.next(),
+            span,
+        }
+    }
+
+    fn shortcut_kind(&self, pair: Pair<'_, Rule>) -> ast::ShortcutKind {
+        let span = self.span(&pair);
+        let mut call = None;
         let mut from = None;
         for child in children(pair) {
             match child.as_rule() {
-                Rule::call => calls.push(self.call(child)),
-                Rule::or_op => {}
-                Rule::from_clause => from = Some(self.expr(only_child(child))),
-                rule => unreachable!("unexpected {rule:?} in a shortcut clause"),
+                Rule::call => call = Some(self.call(child)),
+                Rule::shortcut_from => {
+                    let target = only_child(child);
+                    let target_span = self.span(&target);
+                    let kind = match target.as_rule() {
+                        Rule::in_kw => ast::ExprKind::In,
+                        _ => ast::ExprKind::Call(ast::Call {
+                            name: self.ident(target),
+                            args: None,
+                            span: target_span,
+                        }),
+                    };
+                    from = Some(ast::Expr { kind, span: target_span });
+                }
+                rule => unreachable!("unexpected {rule:?} in a shortcut kind"),
             }
         }
-        let mut calls = calls.into_iter();
-        ast::ShortcutClause {
-            first: calls.next().expect("a shortcut clause names a kind"),
-            second: calls.next(),
+        ast::ShortcutKind {
+            call: call.expect("a shortcut kind has a call"),
             from,
             span,
         }
@@ -862,6 +883,8 @@ impl Expected {
             with_clause | k_with => "`with`",
             from_clause | k_from => "`from`",
             shortcut_clause | k_shortcut => "`shortcut`",
+            shortcut_kind => "a shortcut kind",
+            shortcut_from => "`from`",
             pipe | or_op | and_op | eq | ne | le | ge | lt | gt | add | sub | floordiv | mul
             | div | rem | index => "an operator",
             k_input => "`input`",
@@ -1367,9 +1390,11 @@ block preact(width: int, stride: int = 1, dropout: float = 0.0, role: start | mi
             ]
         );
         let sc = shortcut.as_ref().unwrap();
-        assert_eq!(call(&sc.first), "identity");
-        assert_eq!(call(sc.second.as_ref().unwrap()), "projection(bn: false)");
-        assert_eq!(sexp(sc.from.as_ref().unwrap()), "a");
+        assert_eq!(call(&sc.first.call), "identity");
+        assert!(sc.first.from.is_none());
+        let second = sc.second.as_ref().unwrap();
+        assert_eq!(call(&second.call), "projection(bn: false)");
+        assert_eq!(sexp(second.from.as_ref().unwrap()), "a");
         assert_eq!(
             snippet(WRN, sc.span),
             "shortcut identity or projection(bn: false) from a"
@@ -1747,6 +1772,7 @@ block preact(width: int, stride: int = 1, dropout: float = 0.0, role: start | mi
                     if let Some(s) = shortcut {
                         spans.push(s.span);
                         spans.push(s.first.span);
+                        spans.push(s.first.call.span);
                     }
                 }
                 StmtKind::Csp {
