@@ -110,12 +110,12 @@ fn diff(expected: &str, actual: &str) -> String {
             let _ = writeln!(out, "   {}", a[i]);
             i += 1;
             j += 1;
-        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            let _ = writeln!(out, " + {}", b[j]);
-            j += 1;
-        } else {
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
             let _ = writeln!(out, " - {}", a[i]);
             i += 1;
+        } else {
+            let _ = writeln!(out, " + {}", b[j]);
+            j += 1;
         }
     }
     out

@@ -68,6 +68,22 @@ impl<'a> Elab<'a> {
                 self.residual(from.as_ref(), body, shortcut.as_ref(), stmt.span, env, cur)
             }
             StmtKind::Csp { args, args_span, body } => self.csp(args, *args_span, body, stmt.span, env, cur),
+            StmtKind::If {
+                cond,
+                then,
+                otherwise,
+            } => match self.eval(cond, env, &cur) {
+                Value::Bool(true) => self.body(then, env, cur, network_top),
+                Value::Bool(false) => match otherwise {
+                    Some(body) => self.body(body, env, cur, network_top),
+                    None => cur,
+                },
+                Value::Poison => cur,
+                other => {
+                    self.type_error(cond.span, "the condition of `if`", "bool", &other);
+                    cur
+                }
+            },
             StmtKind::Expr { expr, alias } => {
                 let alias = alias.as_ref().map(|a| a.name.as_str());
                 let v = match &expr.kind {

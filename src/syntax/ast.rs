@@ -138,6 +138,12 @@ pub enum StmtKind {
         args_span: Span,
         body: Body,
     },
+    /// `if cond { … } else { … }`; `else if` is an `otherwise` body holding one `If`.
+    If {
+        cond: Expr,
+        then: Body,
+        otherwise: Option<Body>,
+    },
     /// A tensor expression as a statement, optionally naming its node (`as name`).
     Expr { expr: Expr, alias: Option<Ident> },
 }

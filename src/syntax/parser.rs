@@ -454,6 +454,10 @@ impl Builder<'_> {
                     body: self.body(body_pair),
                 }
             }
+            Rule::if_stmt => {
+                drop(next);
+                self.if_kind(parts)
+            }
             Rule::expr_stmt => ast::StmtKind::Expr {
                 expr: self.expr(next().unwrap()),
                 alias: next().map(|p| self.ident(p)),
@@ -461,6 +465,28 @@ impl Builder<'_> {
             rule => unreachable!("unexpected statement {rule:?}"),
         };
         ast::Stmt { kind, span }
+    }
+
+    /// The parts of an `if_stmt` (condition, body, optional else part) as a statement.
+    fn if_kind<'i>(&self, mut parts: impl Iterator<Item = Pair<'i, Rule>>) -> ast::StmtKind {
+        let cond = self.expr(parts.next().expect("an if has a condition"));
+        let then = self.body(parts.next().expect("an if has a body"));
+        let otherwise = parts.next().map(|p| match p.as_rule() {
+            Rule::if_stmt => {
+                let span = self.span(&p);
+                let kind = self.if_kind(children(p));
+                ast::Body {
+                    stmts: vec![ast::Stmt { kind, span }],
+                    span,
+                }
+            }
+            _ => self.body(p),
+        });
+        ast::StmtKind::If {
+            cond,
+            then,
+            otherwise,
+        }
     }
 
     fn shortcut(&self, pair: Pair<'_, Rule>) -> ast::ShortcutClause {
@@ -1787,6 +1813,17 @@ block preact(width: int, stride: int = 1, dropout: float = 0.0, role: start | mi
                     }
                     collect_body(body, spans);
                 }
+                StmtKind::If {
+                    cond,
+                    then,
+                    otherwise,
+                } => {
+                    collect_expr(cond, spans);
+                    collect_body(then, spans);
+                    if let Some(b) = otherwise {
+                        collect_body(b, spans);
+                    }
+                }
                 StmtKind::Expr { expr, alias } => {
                     collect_expr(expr, spans);
                     spans.extend(alias.as_ref().map(|a| a.span));
@@ -1865,6 +1902,18 @@ block preact(width: int, stride: int = 1, dropout: float = 0.0, role: start | mi
         assert_eq!(args_span.start, args_span.end);
         assert_eq!(&text[..args_span.start as usize], "block b { csp");
         assert_eq!(body.stmts.len(), 1);
+    }
+
+    #[test]
+    fn if_statements_and_if_expressions() {
+        let text = "block b(pre: bool) { if pre { bn; relu } else if not pre { conv(4) } else { relu }\n let x = if pre then 3 else 4 }";
+        let file = parse(FileId(0), text).expect("parses");
+        let ast::Item::Block(def) = &file.items[0] else { panic!("a block") };
+        let StmtKind::If { then, otherwise, .. } = &def.body.stmts[0].kind else { panic!("an if statement") };
+        assert_eq!(then.stmts.len(), 2);
+        let nested = &otherwise.as_ref().expect("an else part").stmts;
+        assert!(matches!(&nested[0].kind, StmtKind::If { otherwise: Some(_), .. }));
+        assert!(matches!(&def.body.stmts[1].kind, StmtKind::Let { value: ast::Expr { kind: ast::ExprKind::If(..), .. }, .. }));
     }
 
     #[test]

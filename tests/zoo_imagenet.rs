@@ -1,0 +1,257 @@
+//! The ImageNet model zoo (`models/*.resnet`) against the reference implementations.
+//!
+//! Every model must report the parameter count of the code it reproduces, to the unit,
+//! and its multiply-accumulates of convolutions and linear layers at 224×224. The
+//! expected figures were measured with PyTorch (torchvision 0.29.2, timm 1.0.31, and
+//! the iResNet authors' code) by `tests/reference/param_counts.py`; they are in
+//! `tests/reference/param_counts.json`, repeated here so that a change in either place
+//! shows up as a failure rather than silently moving the target.
+
+use resc::check::Report;
+use resc::diag::render;
+use resc::driver::{compile_file, Checked, FsLoader, Options};
+use resc::ir::Shape;
+use std::path::Path;
+
+/// One zoo entry: the model file, the reference model's name, and its figures.
+struct Expected {
+    file: &'static str,
+    reference: &'static str,
+    params: u64,
+    macs: u64,
+}
+
+const ZOO: &[Expected] = &[
+    Expected { file: "resnet18", reference: "torchvision resnet18", params: 11_689_512, macs: 1_814_073_344 },
+    Expected { file: "resnet34", reference: "torchvision resnet34", params: 21_797_672, macs: 3_663_761_408 },
+    Expected { file: "resnet50", reference: "torchvision resnet50", params: 25_557_032, macs: 4_089_184_256 },
+    Expected { file: "resnet101", reference: "torchvision resnet101", params: 44_549_160, macs: 7_801_405_440 },
+    Expected { file: "resnet152", reference: "torchvision resnet152", params: 60_192_808, macs: 11_513_626_624 },
+    Expected {
+        file: "resnext50-32x4d",
+        reference: "torchvision resnext50_32x4d",
+        params: 25_028_904,
+        macs: 4_230_479_872,
+    },
+    Expected {
+        file: "wide-resnet50-2",
+        reference: "torchvision wide_resnet50_2",
+        params: 68_883_240,
+        macs: 11_398_021_120,
+    },
+    Expected { file: "densenet121", reference: "torchvision densenet121", params: 7_978_856, macs: 2_834_161_664 },
+    Expected { file: "seresnet50", reference: "timm seresnet50", params: 28_088_024, macs: 4_091_699_200 },
+    Expected { file: "cspresnet50", reference: "timm cspresnet50", params: 21_616_168, macs: 3_458_752_512 },
+    Expected { file: "iresnet50", reference: "iduta/iresnet iresnet50", params: 25_557_032, macs: 4_127_719_424 },
+];
+
+/// Compiles `models/<file>.resnet` with `--set` overrides; panics with the rendered
+/// diagnostics if it does not compile.
+fn compile(file: &str, overrides: &[&str]) -> (Checked, Report) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let path = root.join("models").join(format!("{file}.resnet"));
+    let options = Options {
+        network: None,
+        overrides: overrides.iter().map(|s| s.to_string()).collect(),
+    };
+    let compilation = compile_file(&path, &options, &mut FsLoader)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    match compilation.result {
+        Ok(checked) => {
+            let report = Report::new(&checked.elaborated.network, &checked.elaborated.graph, &checked.info);
+            (checked, report)
+        }
+        Err(diags) => panic!(
+            "models/{file}.resnet {overrides:?} does not compile:\n{}",
+            render::to_string(&compilation.sources, &diags)
+        ),
+    }
+}
+
+/// The diagnostics of a model that must not compile, rendered.
+fn compile_error(file: &str, overrides: &[&str]) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let path = root.join("models").join(format!("{file}.resnet"));
+    let options = Options {
+        network: None,
+        overrides: overrides.iter().map(|s| s.to_string()).collect(),
+    };
+    let compilation = compile_file(&path, &options, &mut FsLoader)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    match compilation.result {
+        Ok(_) => panic!("models/{file}.resnet {overrides:?} compiled, but it must be rejected"),
+        Err(diags) => render::to_string(&compilation.sources, &diags),
+    }
+}
+
+const IMAGENET_INPUT: Shape = Shape { c: 3, h: 224, w: 224 };
+
+fn logits(classes: u64) -> Shape {
+    Shape { c: classes, h: 1, w: 1 }
+}
+
+#[test]
+fn every_model_has_the_reference_parameter_count_and_macs() {
+    let mut wrong = Vec::new();
+    for model in ZOO {
+        let (_, report) = compile(model.file, &[]);
+        assert_eq!(report.input, Some(IMAGENET_INPUT), "{}: input", model.file);
+        assert_eq!(report.output, Some(logits(1000)), "{}: output", model.file);
+        if report.params != model.params || report.macs != model.macs {
+            wrong.push(format!(
+                "{} ({}): params {} (expected {}), MACs {} (expected {})",
+                model.file, model.reference, report.params, model.params, report.macs, model.macs
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "models that differ from their reference:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn resnet50_costs_about_4_1_gmacs() {
+    let (_, report) = compile("resnet50", &[]);
+    assert_eq!(report.params, 25_557_032);
+    let gmacs = report.macs as f64 / 1e9;
+    assert!((gmacs - 4.09).abs() / 4.09 < 0.01, "resnet50 reports {gmacs} GMACs, expected about 4.09");
+}
+
+/// The per-stage parameters of ResNet-50 (torchvision's `layer1` … `layer4`).
+#[test]
+fn resnet50_stages_have_torchvision_parameter_counts() {
+    let (_, report) = compile("resnet50", &[]);
+    let stages: Vec<(&str, u64)> = report
+        .groups
+        .iter()
+        .filter(|g| g.is_stage)
+        .map(|g| (g.name.as_str(), g.params))
+        .collect();
+    assert_eq!(
+        stages,
+        [("conv1", 9_536), ("layer1", 215_808), ("layer2", 1_219_584), ("layer3", 7_098_368), ("layer4", 14_964_736)]
+    );
+}
+
+/// timm's CrossStage parameter counts, per stage (see notes/reference-architectures.md).
+#[test]
+fn cspresnet50_stages_have_timm_parameter_counts() {
+    let (_, report) = compile("cspresnet50", &[]);
+    let stages: Vec<u64> = report.groups.iter().filter(|g| g.is_stage).map(|g| g.params).collect();
+    assert_eq!(stages, [9_536, 227_840, 1_053_952, 5_913_088, 13_386_752]);
+}
+
+/// Fewer classes shrink only the classifier: (F + 1)·990 parameters fewer, F the pooled
+/// width. The 10-class figures are PyTorch's.
+#[test]
+fn the_class_count_only_changes_the_classifier() {
+    for (file, params) in [
+        ("resnet18", 11_181_642),
+        ("resnet50", 23_528_522),
+        ("densenet121", 6_964_106),
+        ("seresnet50", 26_059_514),
+        ("cspresnet50", 20_601_418),
+        ("iresnet50", 23_528_522),
+    ] {
+        let (_, report) = compile(file, &["classes=10"]);
+        assert_eq!(report.output, Some(logits(10)), "{file}: output with 10 classes");
+        assert_eq!(report.params, params, "{file}: parameters with 10 classes");
+    }
+}
+
+/// The parametric iResNet at the official depths. 50/101/152 equal torchvision's ResNets
+/// of the same depth: iResNet moves BNs around but keeps their number (n per stage of n
+/// blocks) and its max-pool projection has the projection's conv and BN. The deeper ones
+/// follow from the same per-block count with the official stage lengths.
+#[test]
+fn parametric_iresnet_matches_the_official_depths() {
+    for (depth, params) in [
+        (50, 25_557_032),
+        (101, 44_549_160),
+        (152, 60_192_808),
+        (200, 64_673_832),
+        (302, 96_585_512),
+        (404, 124_524_328),
+        (1001, 255_597_864),
+    ] {
+        let set = format!("depth={depth}");
+        let (_, report) = compile("iresnet", &[&set]);
+        assert_eq!(report.output, Some(logits(1000)), "iresnet depth {depth}: output");
+        assert_eq!(report.params, params, "iresnet depth {depth}: parameters");
+    }
+}
+
+/// `iresnet` at depth 50 is `iresnet50`, node for node.
+#[test]
+fn parametric_iresnet_50_is_iresnet50() {
+    let (fixed, fixed_report) = compile("iresnet50", &[]);
+    let (parametric, parametric_report) = compile("iresnet", &["depth=50"]);
+    let names = |c: &Checked| -> Vec<String> {
+        let graph = &c.elaborated.graph;
+        graph.nodes().map(|id| graph.node(id).name.clone()).collect()
+    };
+    assert_eq!(names(&fixed), names(&parametric));
+    assert_eq!(fixed_report.params, parametric_report.params);
+    assert_eq!(fixed_report.macs, parametric_report.macs);
+}
+
+/// iResNet-404 (the paper's deepest ImageNet net) elaborates and checks; its stages
+/// keep ResNet's output shapes.
+#[test]
+fn iresnet_404_checks() {
+    let (_, report) = compile("iresnet", &["depth=404"]);
+    let shapes: Vec<(String, Option<Shape>)> = report
+        .groups
+        .iter()
+        .filter(|g| g.is_stage)
+        .map(|g| (g.name.clone(), g.output))
+        .collect();
+    let expected = [
+        ("conv1", Shape { c: 64, h: 112, w: 112 }),
+        ("layer1", Shape { c: 256, h: 56, w: 56 }),
+        ("layer2", Shape { c: 512, h: 28, w: 28 }),
+        ("layer3", Shape { c: 1024, h: 14, w: 14 }),
+        ("layer4", Shape { c: 2048, h: 7, w: 7 }),
+    ];
+    let expected: Vec<(String, Option<Shape>)> =
+        expected.iter().map(|(n, s)| (n.to_string(), Some(*s))).collect();
+    assert_eq!(shapes, expected);
+}
+
+#[test]
+fn parametric_iresnet_rejects_other_depths() {
+    let rendered = compile_error("iresnet", &["depth=77"]);
+    assert!(rendered.contains("E0214"), "expected an assertion failure, got:\n{rendered}");
+    assert!(rendered.contains("iResNet depths are 50, 101, 152"), "got:\n{rendered}");
+}
+
+/// iResNet's shortcut: the Start block of every stage pools (3×3, stride 2) before its
+/// 1×1 projection; no other block has a shortcut layer; the End block of every stage ends
+/// with BN → ReLU after its add; the stem has no max-pool.
+#[test]
+fn iresnet50_uses_max_pool_projections_and_res_stages() {
+    let (checked, _) = compile("iresnet50", &[]);
+    let graph = &checked.elaborated.graph;
+    let names: Vec<String> = graph.nodes().map(|id| graph.node(id).name.clone()).collect();
+    let shortcut_layers: Vec<&str> = names
+        .iter()
+        .filter(|n| n.contains(".shortcut."))
+        .map(String::as_str)
+        .collect();
+    let mut expected = Vec::new();
+    for stage in ["layer1", "layer2", "layer3", "layer4"] {
+        for layer in ["maxpool1", "conv1", "bn1"] {
+            expected.push(format!("{stage}.0.iresidual.shortcut.{layer}"));
+        }
+    }
+    assert_eq!(shortcut_layers, expected);
+    assert!(!names.iter().any(|n| n.starts_with("conv1.maxpool")), "the iResNet stem has no max-pool");
+    for end in ["layer1.2", "layer2.3", "layer3.5", "layer4.2"] {
+        for layer in ["bn1", "relu1"] {
+            let name = format!("{end}.{layer}");
+            assert!(names.contains(&name), "the End block lacks {name}");
+        }
+    }
+    // The first Middle block of a stage has a ReLU but no BN before its residual.
+    assert!(names.contains(&"layer3.1.iresidual.relu1".to_string()));
+    assert!(!names.contains(&"layer3.1.iresidual.bn1".to_string()));
+    assert!(names.contains(&"layer3.2.iresidual.bn1".to_string()));
+}
