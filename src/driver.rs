@@ -78,7 +78,7 @@ pub fn compile_text(path: &Path, text: String, options: &Options, loader: &mut d
                 diags.append(&mut more);
                 Err(diags)
             }
-            Ok(elaborated) => match check::check(&elaborated.graph) {
+            Ok(elaborated) => match verified(&elaborated) {
                 Ok(info) => Ok(Checked { elaborated, info }),
                 Err(mut more) => {
                     diags.append(&mut more);
@@ -93,6 +93,16 @@ pub fn compile_text(path: &Path, text: String, options: &Options, loader: &mut d
         paths,
         result,
     }
+}
+
+/// Runs the IR verifier in debug builds (and so in every test): a broken invariant is a
+/// bug in resc, never the user's mistake, so it stops the program loudly there.
+fn verified(elaborated: &Elaborated) -> Result<Info, Vec<Diagnostic>> {
+    if cfg!(debug_assertions) {
+        let problems = crate::ir::verify(&elaborated.graph);
+        assert!(problems.is_empty(), "IR verifier: {problems:#?}");
+    }
+    check::check(&elaborated.graph)
 }
 
 /// Parses `root` and, transitively, every file it imports.

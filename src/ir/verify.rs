@@ -56,3 +56,57 @@ pub fn verify(graph: &Graph) -> Vec<String> {
     }
     problems
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{Group, Node};
+    use crate::source::Span;
+
+    fn node(op: Op, name: &str) -> Node {
+        Node {
+            op,
+            name: name.to_string(),
+            span: Span::default(),
+            trace: Vec::new(),
+            group: 0,
+        }
+    }
+
+    fn graph() -> Graph {
+        let mut g = Graph::new();
+        g.groups.push(Group {
+            name: "all".into(),
+            span: Span::default(),
+            is_stage: false,
+        });
+        g
+    }
+
+    #[test]
+    fn a_well_formed_graph_passes() {
+        let mut g = graph();
+        let x = g.add(node(Op::Input { shape: [3, 8, 8] }, "input"), &[]);
+        let r = g.add(node(Op::Relu, "relu1"), &[x]);
+        let a = g.add(node(Op::Add, "add1"), &[x, r]);
+        g.add(node(Op::Output, "output"), &[a]);
+        assert_eq!(verify(&g), Vec::<String>::new());
+    }
+
+    #[test]
+    fn broken_invariants_are_reported() {
+        let mut g = graph();
+        let x = g.add(node(Op::Input { shape: [3, 8, 8] }, "input"), &[]);
+        // An add with one input, a duplicate name, a node outside every group, no output.
+        g.add(node(Op::Add, "add1"), &[x]);
+        g.add(node(Op::Relu, "add1"), &[x]);
+        let mut stray = node(Op::Relu, "relu9");
+        stray.group = 7;
+        g.add(stray, &[x]);
+        let problems = verify(&g);
+        assert!(problems.iter().any(|p| p.contains("expected one output node, found 0")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("`add1` (add) has 1 inputs")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("the name `add1` is used twice")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("`relu9` belongs to no group")), "{problems:?}");
+    }
+}
