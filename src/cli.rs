@@ -6,6 +6,7 @@ use crate::check::Report;
 use crate::diag::{self, Code, Diagnostic, ALL_CODES};
 use crate::driver::{self, Compilation, FsLoader, Options};
 use crate::ir::{Graph, Op};
+use crate::passes::{self, PassReport};
 use crate::source::{SourceMap, Span};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
@@ -34,6 +35,7 @@ enum Format {
 enum Emit {
     Dot,
     Json,
+    Text,
 }
 
 #[derive(clap::Args, Debug)]
@@ -57,14 +59,20 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "human")]
         format: Format,
+        /// Run the optimisation passes (inference pipeline) first and print what each did.
+        #[arg(long)]
+        passes: bool,
     },
     /// Print the IR graph of a model.
     Graph {
         #[command(flatten)]
         model: ModelArgs,
-        /// Graphviz DOT or JSON.
+        /// Graphviz DOT, JSON, or the IR as text.
         #[arg(long, value_enum, default_value = "dot")]
         emit: Emit,
+        /// Show the graph after the optimisation passes (inference pipeline).
+        #[arg(long)]
+        opt: bool,
     },
     /// Explain an error code (`resc explain E0301`); without a code, list them all.
     Explain {
@@ -88,8 +96,8 @@ where
         }
     };
     match cli.command {
-        Command::Check { model, format } => check(&model, format),
-        Command::Graph { model, emit } => graph(&model, emit),
+        Command::Check { model, format, passes } => check(&model, format, passes),
+        Command::Graph { model, emit, opt } => graph(&model, emit, opt),
         Command::Explain { code } => explain(code.as_deref()),
     }
 }
@@ -116,20 +124,51 @@ fn print_diagnostics(sources: &SourceMap, diags: &[Diagnostic]) {
     }
 }
 
-fn check(model: &ModelArgs, format: Format) -> i32 {
-    let compilation = match compile(model) {
+/// Runs the inference pipeline on a checked model and re-checks the result.
+fn optimise(checked: &mut crate::driver::Checked) -> Vec<PassReport> {
+    let reports = passes::run_pipeline(&mut checked.elaborated.graph, &passes::inference());
+    if let Ok(info) = crate::check::check(&checked.elaborated.graph) {
+        checked.info = info;
+    }
+    reports
+}
+
+fn passes_table(reports: &[PassReport]) -> String {
+    let mut out = String::from("passes (inference pipeline):\n");
+    for r in reports {
+        let removed = r.nodes_before.saturating_sub(r.nodes_after);
+        let what = match (r.changed, removed) {
+            (false, _) => "no change".to_string(),
+            (true, 0) => "rewired".to_string(),
+            (true, n) => format!("{n} node{} removed", if n == 1 { "" } else { "s" }),
+        };
+        out.push_str(&format!("  {:<16} {:>5} → {:<5}  {what}\n", r.pass, r.nodes_before, r.nodes_after));
+    }
+    out.push('\n');
+    out
+}
+
+fn check(model: &ModelArgs, format: Format, run_passes: bool) -> i32 {
+    let mut compilation = match compile(model) {
         Ok(c) => c,
         Err(code) => return code,
+    };
+    let pass_reports = match (&mut compilation.result, run_passes) {
+        (Ok(checked), true) => optimise(checked),
+        _ => Vec::new(),
     };
     match (&compilation.result, format) {
         (Ok(checked), Format::Human) => {
             let report = Report::new(&checked.elaborated.network, &checked.elaborated.graph, &checked.info);
+            if run_passes {
+                print!("{}", passes_table(&pass_reports));
+            }
             print!("{}", report.to_table());
             EXIT_OK
         }
         (Ok(checked), Format::Json) => {
             let report = Report::new(&checked.elaborated.network, &checked.elaborated.graph, &checked.info);
-            let out = json!({ "ok": true, "diagnostics": [], "report": report });
+            let out = json!({ "ok": true, "diagnostics": [], "report": report, "passes": pass_reports });
             println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
             EXIT_OK
         }
@@ -173,11 +212,14 @@ pub fn diagnostic_json(sources: &SourceMap, d: &Diagnostic) -> serde_json::Value
     })
 }
 
-fn graph(model: &ModelArgs, emit: Emit) -> i32 {
-    let compilation = match compile(model) {
+fn graph(model: &ModelArgs, emit: Emit, opt: bool) -> i32 {
+    let mut compilation = match compile(model) {
         Ok(c) => c,
         Err(code) => return code,
     };
+    if let (Ok(checked), true) = (&mut compilation.result, opt) {
+        optimise(checked);
+    }
     let checked = match &compilation.result {
         Ok(c) => c,
         Err(diags) => {
@@ -192,6 +234,7 @@ fn graph(model: &ModelArgs, emit: Emit) -> i32 {
             let out = to_json(graph, &checked.info, &compilation.sources);
             println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         }
+        Emit::Text => print!("{}", crate::ir::dump(graph)),
     }
     EXIT_OK
 }

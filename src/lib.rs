@@ -10,5 +10,6 @@ pub mod diag;
 pub mod driver;
 pub mod elab;
 pub mod ir;
+pub mod passes;
 pub mod source;
 pub mod syntax;

@@ -6,10 +6,12 @@
 //! match its op's arity; node names are unique. Other modules reach petgraph only
 //! through this module's API.
 
+mod dump;
 mod op;
 mod shape;
 mod verify;
 
+pub use dump::{describe, dump};
 pub use op::{ConvInit, Op, SumNorm, SumWeights};
 pub use shape::{infer_shape, Shape, ShapeError};
 pub use verify::verify;
@@ -139,6 +141,21 @@ impl Graph {
                 self.graph.remove_edge(edge);
             }
             self.graph.add_edge(new, user, Edge { port });
+        }
+    }
+
+    /// Replaces the inputs of `id` (ports 0..n in the given order).
+    pub fn set_inputs(&mut self, id: NodeId, inputs: &[NodeId]) {
+        let old: Vec<_> = self
+            .graph
+            .edges_directed(id, Direction::Incoming)
+            .map(|e| e.id())
+            .collect();
+        for edge in old {
+            self.graph.remove_edge(edge);
+        }
+        for (port, &input) in inputs.iter().enumerate() {
+            self.graph.add_edge(input, id, Edge { port: port as u32 });
         }
     }
 

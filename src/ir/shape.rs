@@ -55,14 +55,14 @@ fn window(
     padding: u64,
     dilation: u64,
 ) -> Result<u64, ShapeError> {
-    let span = dilation * (kernel - 1) + 1;
-    let padded = size + 2 * padding;
+    // Saturating: absurd sizes from user input must give a diagnostic, not an overflow.
+    let span = dilation.saturating_mul(kernel.saturating_sub(1)).saturating_add(1);
+    let padded = size.saturating_add(padding.saturating_mul(2));
     if padded < span {
+        let padded = if padding > 0 { format!(" ({padded} with padding)") } else { String::new() };
         return Err(ShapeError {
             code: Code::E0303,
-            message: format!(
-                "the input is {size} wide along {axis} ({padded} with padding), smaller than the {span}-wide window"
-            ),
+            message: format!("the feature map's {axis} is {size}{padded}, smaller than the window ({span})"),
             hint: Some("remove a down-sampling step earlier, or use a larger input".into()),
         });
     }

@@ -1,0 +1,81 @@
+//! Per-pass snapshot tests: each `tests/passes/<pass>/*.resnet` is compiled, the pass named
+//! by its folder runs alone, and the IR before and after is compared with the `.ir` file
+//! beside it. `RESC_BLESS=1 cargo test --test passes` rewrites the snapshots.
+//! A second test runs the whole inference pipeline over every zoo model.
+
+use resc::driver::{compile_file, FsLoader, Options};
+use resc::ir::dump;
+use resc::passes;
+use std::path::{Path, PathBuf};
+
+fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("test folder exists") {
+        let path = entry.expect("readable entry").path();
+        if path.is_dir() {
+            out.extend(files(&path, ext));
+        } else if path.extension().is_some_and(|e| e == ext) {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn pass_snapshots() {
+    let bless = std::env::var_os("RESC_BLESS").is_some();
+    let mut failures = Vec::new();
+    let inputs = files(Path::new("tests/passes"), "resnet");
+    assert!(inputs.len() >= 5, "expected a snapshot per pass, found {}", inputs.len());
+    for input in inputs {
+        let pass_name = input.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str()).unwrap_or("");
+        let pass = passes::all()
+            .into_iter()
+            .find(|p| p.name == pass_name)
+            .unwrap_or_else(|| panic!("{}: no pass named `{pass_name}`", input.display()));
+        let compilation = compile_file(&input, &Options::default(), &mut FsLoader).expect("readable");
+        let mut checked = match compilation.result {
+            Ok(c) => c,
+            Err(d) => panic!("{} does not check: {}", input.display(), resc::diag::render::to_string(&compilation.sources, &d)),
+        };
+        let before = dump(&checked.elaborated.graph);
+        let reports = passes::run_pipeline(&mut checked.elaborated.graph, &[pass]);
+        let after = dump(&checked.elaborated.graph);
+        assert!(reports[0].changed, "{}: `{pass_name}` changed nothing", input.display());
+        let actual = format!("before:\n{before}\nafter `{pass_name}`:\n{after}");
+        let expected_path = input.with_extension("ir");
+        if bless {
+            std::fs::write(&expected_path, &actual).expect("writable snapshot");
+            continue;
+        }
+        let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
+        if expected != actual {
+            failures.push(format!("{}:\n--- expected\n{expected}\n--- actual\n{actual}", input.display()));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} snapshot(s) differ (RESC_BLESS=1 cargo test --test passes rewrites them):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// The inference pipeline keeps every zoo model well formed, with the same output shape
+/// and parameter count (the structural passes remove no parameters).
+#[test]
+fn pipeline_over_the_zoo() {
+    for model in files(Path::new("models"), "resnet") {
+        let compilation = compile_file(&model, &Options::default(), &mut FsLoader).expect("readable");
+        let Ok(mut checked) = compilation.result else {
+            continue; // Block libraries define no network.
+        };
+        let before = resc::check::check(&checked.elaborated.graph).expect("checks");
+        let params = |info: &resc::check::Info| info.costs.values().map(|c| c.params).sum::<u64>();
+        passes::run_pipeline(&mut checked.elaborated.graph, &passes::inference());
+        let after = resc::check::check(&checked.elaborated.graph).expect("still checks");
+        assert_eq!(params(&before), params(&after), "{}", model.display());
+        assert!(resc::ir::verify(&checked.elaborated.graph).is_empty(), "{}", model.display());
+    }
+}
