@@ -13,6 +13,8 @@ use serde_json::json;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
+mod fmt_cmd;
+
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_DIAGNOSTICS: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
@@ -79,6 +81,17 @@ enum Command {
         /// The code, e.g. E0301.
         code: Option<String>,
     },
+    /// Run the language server on stdin/stdout (for editors).
+    Lsp,
+    /// Rewrite files in the canonical layout (directories: every `*.resnet` inside).
+    Fmt {
+        /// Files or directories.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Change nothing; list the files that would change and exit with 1 if any.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 /// Runs the command line `args` (including the program name) and returns the exit code.
@@ -99,6 +112,8 @@ where
         Command::Check { model, format, passes } => check(&model, format, passes),
         Command::Graph { model, emit, opt } => graph(&model, emit, opt),
         Command::Explain { code } => explain(code.as_deref()),
+        Command::Fmt { files, check } => fmt_cmd::run(&files, check),
+        Command::Lsp => crate::lsp::run_stdio(),
     }
 }
 

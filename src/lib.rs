@@ -9,7 +9,14 @@ pub mod cli;
 pub mod diag;
 pub mod driver;
 pub mod elab;
+pub mod fmt;
 pub mod ir;
+#[cfg(feature = "cpu")]
+pub mod lower;
+pub mod lsp;
 pub mod passes;
 pub mod source;
 pub mod syntax;
+
+#[cfg(feature = "cpu")]
+pub use lower::{compile, compile_file, Net, Network};

@@ -54,6 +54,9 @@ fn ui_files() -> Vec<PathBuf> {
 /// Reads the `# args:` directive of the first line into compile options.
 fn options(text: &str) -> Result<Options, String> {
     let mut options = Options::default();
+    if text.lines().skip(1).any(|l| l.starts_with("# args:")) {
+        return Err("`# args:` must be the first line".into());
+    }
     let Some(args) = text.lines().next().and_then(|l| l.strip_prefix("# args:")) else {
         return Ok(options);
     };
@@ -232,6 +235,7 @@ fn args_directive() {
     assert!(none.overrides.is_empty() && none.network.is_none());
     assert!(options("# args: --set").is_err());
     assert!(options("# args: --bogus x").is_err());
+    assert!(options("# a model\n# args: --set depth=20\n").is_err());
 }
 
 #[test]

@@ -17,11 +17,12 @@ pub struct Cost {
     pub activations: u64,
 }
 
+/// Saturating: absurd sizes written by a user must not overflow.
 impl std::ops::AddAssign for Cost {
     fn add_assign(&mut self, other: Cost) {
-        self.params += other.params;
-        self.macs += other.macs;
-        self.activations += other.activations;
+        self.params = self.params.saturating_add(other.params);
+        self.macs = self.macs.saturating_add(other.macs);
+        self.activations = self.activations.saturating_add(other.activations);
     }
 }
 
@@ -35,17 +36,18 @@ pub fn node_cost(op: &Op, inputs: &[Shape], out: Shape) -> Cost {
             bias,
             ..
         } => {
-            let per_out = (x.c / groups) * kernel[0] * kernel[1];
-            let weights = out.c * per_out;
-            let params = weights + if *bias { out.c } else { 0 };
-            (params, out.h * out.w * out.c * per_out)
+            // Saturating, like every count here: absurd sizes must not overflow.
+            let per_out = (x.c / groups).saturating_mul(kernel[0]).saturating_mul(kernel[1]);
+            let weights = out.c.saturating_mul(per_out);
+            let params = weights.saturating_add(if *bias { out.c } else { 0 });
+            (params, out.numel().saturating_mul(per_out))
         }
-        Op::BatchNorm { affine, .. } => (if *affine { 2 * x.c } else { 0 }, 0),
-        Op::GroupNorm { .. } => (2 * x.c, 0),
+        Op::BatchNorm { affine, .. } => (if *affine { x.c.saturating_mul(2) } else { 0 }, 0),
+        Op::GroupNorm { .. } => (x.c.saturating_mul(2), 0),
         Op::Prelu { per_channel, .. } => (if *per_channel { x.c } else { 1 }, 0),
         Op::Linear { out_features, bias } => {
-            let inputs = x.numel();
-            (inputs * out_features + if *bias { *out_features } else { 0 }, inputs * out_features)
+            let weights = x.numel().saturating_mul(*out_features);
+            (weights.saturating_add(if *bias { *out_features } else { 0 }), weights)
         }
         Op::Scale { .. } => (1, 0),
         Op::ChannelScale { .. } => (x.c, 0),
@@ -53,7 +55,7 @@ pub fn node_cost(op: &Op, inputs: &[Shape], out: Shape) -> Cost {
             let n = inputs.len() as u64;
             match weights {
                 SumWeights::PerInput => (n, 0),
-                SumWeights::PerChannel => (n * x.c, 0),
+                SumWeights::PerChannel => (n.saturating_mul(x.c), 0),
             }
         }
         _ => (0, 0),

@@ -56,13 +56,16 @@ impl Report {
             total += cost;
             nodes += 1;
             if let Some(group) = groups.get_mut(node.group) {
-                group.params += cost.params;
-                group.macs += cost.macs;
-                group.activation_bytes += cost.activations * 4;
+                group.params = group.params.saturating_add(cost.params);
+                group.macs = group.macs.saturating_add(cost.macs);
+                group.activation_bytes = group.activation_bytes.saturating_add(cost.activations.saturating_mul(4));
                 group.nodes += 1;
                 group.output = info.shapes.get(&id).copied();
             }
         }
+        // An implicit group holding only the output node (a network that ends with a
+        // stage) has nothing to report.
+        groups.retain(|g| g.is_stage || g.nodes > 0);
         let shape = |id: Option<_>| id.and_then(|id| info.shapes.get(&id).copied());
         Report {
             network: network.to_string(),
@@ -72,7 +75,7 @@ impl Report {
             nodes,
             params: total.params,
             macs: total.macs,
-            activation_bytes: total.activations * 4,
+            activation_bytes: total.activations.saturating_mul(4),
         }
     }
 

@@ -176,12 +176,16 @@ impl Elab<'_> {
         let mut positional = 0;
         let mut ok = true;
         for arg in args {
+            // A failed argument was reported where it was evaluated. It still fills its
+            // parameter, so that it is not reported missing as well.
             if arg.value.is_poison() {
                 ok = false;
-                continue;
             }
             let index = match &arg.name {
-                None if sig.tensors && matches!(arg.value, Value::Tensor(_)) && positional == 0 => {
+                None if sig.tensors
+                    && matches!(arg.value, Value::Tensor(_) | Value::Poison)
+                    && positional == 0 =>
+                {
                     tensors.push((arg.value, arg.span));
                     continue;
                 }

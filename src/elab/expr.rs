@@ -2,7 +2,7 @@
 //! expressions (layer and block calls, pipes, `sum(…)`).
 
 use super::args::EvArg;
-use super::layers::{find_layer, make_divisible, LAYERS};
+use super::layers::{builtin_for, find_layer, keeps_shape, make_divisible, LAYERS};
 use super::value::{suggest, Env, Value};
 use super::Elab;
 use crate::diag::{Code, Diagnostic};
@@ -177,10 +177,16 @@ impl<'a> Elab<'a> {
             let Some(input) = self.take_input(&mut args, cur, call) else {
                 return Value::Poison;
             };
-            let Some(bound) = self.bind_builtin(sig, args, call.span) else {
-                return Value::Poison;
+            let out = match self.bind_builtin(sig, args, call.span) {
+                Some(bound) => self.apply_layer(&bound, input.clone(), call.span, alias),
+                None => Value::Poison,
             };
-            return self.apply_layer(&bound, input, call.span, alias);
+            if out.is_poison() && keeps_shape(sig.name) && matches!(input, Value::Tensor(_)) {
+                // The error is reported; the input has the shape the layer would have
+                // given, so the layers after it are still checked.
+                return input;
+            }
+            return out;
         }
         if let Some(block) = self.lookup_block(name) {
             let mut args = self.eval_args(call, env, cur);
@@ -232,8 +238,10 @@ impl<'a> Elab<'a> {
             .chain(LAYERS.iter().map(|s| s.name))
             .chain(FUNCTIONS.iter().copied())
             .chain(blocks.iter().map(String::as_str));
-        let suggestion = suggest(name, candidates).map(str::to_string);
-        let (code, message, label) = if call.args.is_some() {
+        let suggestion = builtin_for(name).or_else(|| suggest(name, candidates)).map(str::to_string);
+        // A bare name that stands for a layer (`batchnorm; relu`) is an unknown layer.
+        let layer_like = call.args.is_some() || suggestion.as_deref().is_some_and(|s| find_layer(s).is_some());
+        let (code, message, label) = if layer_like {
             (Code::E0202, format!("no layer, block or function named `{name}`"), "unknown layer or block")
         } else {
             (Code::E0201, format!("unknown name `{name}`"), "not defined here")
@@ -245,6 +253,20 @@ impl<'a> Elab<'a> {
             d = d.hint("define it with `block NAME(…) { … }` or import the file that defines it");
         }
         self.report(d);
+    }
+
+    /// True when `call` names nothing defined but stands for a built-in layer that keeps
+    /// the shape (`batchnorm` for `bn`): the statement then passes its input on after
+    /// the error, so that the layers after it are still checked.
+    pub(super) fn unknown_but_keeps_shape(&self, call: &Call, env: &Env) -> bool {
+        let name = call.name.name.as_str();
+        let known = env.lookup(name).is_some()
+            || find_layer(name).is_some()
+            || FUNCTIONS.contains(&name)
+            || self.lookup_block(name).is_some()
+            || self.symbols.contains(name);
+        let meant = builtin_for(name).or_else(|| suggest(name, LAYERS.iter().map(|s| s.name)));
+        !known && meant.is_some_and(keeps_shape)
     }
 
     pub(super) fn type_error(&mut self, span: Span, what: &str, expected: &str, found: &Value) {

@@ -126,32 +126,83 @@ pub struct LayerDoc {
 
 /// The documentation of every built-in layer and tensor function.
 pub fn layer_docs() -> Vec<LayerDoc> {
-    LAYERS
-        .iter()
-        .map(|s| LayerDoc {
-            name: s.name,
-            doc: s.doc,
-            params: s
-                .params
-                .iter()
-                .map(|p| {
-                    let default = match p.default {
-                        Dflt::Required => "required".to_string(),
-                        Dflt::Derived => "derived".to_string(),
-                        Dflt::Int(i) => i.to_string(),
-                        Dflt::Float(x) => x.to_string(),
-                        Dflt::Bool(b) => b.to_string(),
-                        Dflt::Sym(s) => s.to_string(),
-                    };
-                    (p.name, default, p.doc)
-                })
-                .collect(),
-        })
-        .collect()
+    LAYERS.iter().map(sig_doc).collect()
+}
+
+/// The documentation of one signature.
+pub(super) fn sig_doc(s: &Sig) -> LayerDoc {
+    LayerDoc {
+        name: s.name,
+        doc: s.doc,
+        params: s
+            .params
+            .iter()
+            .map(|p| {
+                let default = match p.default {
+                    Dflt::Required => "required".to_string(),
+                    Dflt::Derived => "derived".to_string(),
+                    Dflt::Int(i) => i.to_string(),
+                    Dflt::Float(x) => x.to_string(),
+                    Dflt::Bool(b) => b.to_string(),
+                    Dflt::Sym(s) => s.to_string(),
+                };
+                (p.name, default, p.doc)
+            })
+            .collect(),
+    }
 }
 
 pub(super) fn find_layer(name: &str) -> Option<&'static Sig> {
     LAYERS.iter().find(|s| s.name == name)
+}
+
+/// The built-in layers whose output has the shape of their input.
+const SHAPE_KEEPING: &[&str] = &[
+    "bn", "groupnorm", "relu", "leaky_relu", "prelu", "sigmoid", "dropout", "drop_path", "se",
+];
+
+/// True for a built-in layer whose output has the shape of its input. After an error in
+/// such a layer, elaboration goes on with its input, so the layers after it are checked.
+pub(super) fn keeps_shape(name: &str) -> bool {
+    SHAPE_KEEPING.contains(&name)
+}
+
+/// Names that other frameworks give the built-ins, in lower case.
+const FOREIGN_NAMES: &[(&str, &str)] = &[
+    ("conv2d", "conv"),
+    ("convolution", "conv"),
+    ("batchnorm", "bn"),
+    ("batchnorm2d", "bn"),
+    ("batch_norm", "bn"),
+    ("batchnormalization", "bn"),
+    ("group_norm", "groupnorm"),
+    ("gn", "groupnorm"),
+    ("leakyrelu", "leaky_relu"),
+    ("max_pool", "maxpool"),
+    ("maxpool2d", "maxpool"),
+    ("max_pool2d", "maxpool"),
+    ("avg_pool", "avgpool"),
+    ("avgpool2d", "avgpool"),
+    ("avg_pool2d", "avgpool"),
+    ("adaptiveavgpool2d", "avgpool"),
+    ("adaptive_avg_pool2d", "avgpool"),
+    ("global_avg_pool", "global_avgpool"),
+    ("fc", "linear"),
+    ("dense", "linear"),
+    ("droppath", "drop_path"),
+    ("stochastic_depth", "drop_path"),
+    ("squeeze_excite", "se"),
+    ("cat", "concat"),
+];
+
+/// The built-in that a name from another framework, or a differently capitalised one,
+/// stands for: `BatchNorm2d` → `bn`, `ReLU` → `relu`.
+pub(super) fn builtin_for(name: &str) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    if let Some(sig) = find_layer(&lower) {
+        return Some(sig.name);
+    }
+    FOREIGN_NAMES.iter().find(|(foreign, _)| *foreign == lower).map(|(_, ours)| *ours)
 }
 
 /// Every symbol the built-ins accept.
@@ -357,7 +408,7 @@ impl Elab<'_> {
         };
         let Some(rd) = rd else { return Value::Poison };
         self.names.push_numbered(alias.unwrap_or("se"));
-        let pooled = self.add_node(Op::GlobalAvgPool, &[input.clone()], span, Some("pool"));
+        let pooled = self.add_node(Op::GlobalAvgPool, std::slice::from_ref(&input), span, Some("pool"));
         let fc = |out| Op::Conv {
             out_channels: out,
             kernel: [1, 1],

@@ -17,6 +17,7 @@ mod value;
 
 pub use layers::{layer_docs, LayerDoc};
 pub use program::{Override, Program};
+pub use shortcut::shortcut_docs;
 pub use value::{Ty, Value};
 
 use crate::diag::{Code, Diagnostic, TraceFrame};
@@ -139,7 +140,7 @@ impl<'a> Elab<'a> {
         }
         let mut diag = diag;
         if diag.trace.is_empty() {
-            diag.trace = self.trace.iter().rev().cloned().collect();
+            diag.trace = trim_trace(self.trace.iter().rev(), diag.primary_span());
         }
         self.diags.push(diag);
     }
@@ -420,6 +421,23 @@ impl<'a> Elab<'a> {
     fn lookup_block(&self, name: &str) -> Option<BlockRef<'a>> {
         self.scopes.get(&self.file).and_then(|s| s.get(name)).copied()
     }
+}
+
+/// The trace a diagnostic shows, innermost frame first. Frames around the primary span
+/// are left out (an error in a block call's arguments needs no "instantiated here" on
+/// that same call), and a call site is shown once, so that recursion gives a short trace.
+fn trim_trace<'t>(frames: impl Iterator<Item = &'t TraceFrame>, primary: Option<Span>) -> Vec<TraceFrame> {
+    let mut out: Vec<TraceFrame> = Vec::new();
+    for frame in frames {
+        let around_primary = primary.is_some_and(|p| {
+            p.file == frame.span.file && frame.span.start <= p.start && p.end <= frame.span.end
+        });
+        if (out.is_empty() && around_primary) || out.iter().any(|f| f.span == frame.span) {
+            continue;
+        }
+        out.push(frame.clone());
+    }
+    out
 }
 
 fn list_or_none(names: &[&str]) -> String {

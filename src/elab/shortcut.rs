@@ -55,6 +55,16 @@ pub(super) static CSP: Sig = sig("csp", &[
     p("act", PTy::Enum(&["relu", "leaky_relu", "none"]), Dflt::Sym("relu"), "activation after each transition's BN"),
 ], "Cross-stage partial connection (CSPNet): split the channels, run the blocks on one part, fuse with 1×1 transitions.");
 
+/// The documentation of the shortcut kinds, then `dense` and `csp` (for hover and
+/// completion in the language server).
+pub fn shortcut_docs() -> Vec<super::LayerDoc> {
+    SHORTCUTS
+        .iter()
+        .chain([&DENSE, &CSP])
+        .map(super::layers::sig_doc)
+        .collect()
+}
+
 /// Where a residual branch gets its value from, for messages.
 struct Branch {
     value: Value,
@@ -104,9 +114,12 @@ impl<'a> Elab<'a> {
         self.names.pop();
         let r_span = body.stmts.last().map_or(body.span, |s| s.span);
         let residual = Branch { value: r, span: r_span };
+        // Without a clause, the implicit identity shortcut is shown at the keyword.
+        let keyword_end = (span.start as usize + "residual".len()).min(span.end as usize);
+        let keyword = Span::new(span.file, span.start as usize..keyword_end);
         let shortcut = Branch {
             value: x,
-            span: clause.map_or(span, |c| c.span),
+            span: clause.map_or(keyword, |c| c.span),
         };
         let dense_here = self
             .dense
@@ -170,7 +183,9 @@ impl<'a> Elab<'a> {
             let shown = options.first().map_or(x_shape, |o| o.3);
             let kinds: Vec<(&Call, &Bound)> = options.iter().map(|(c, b, _, _)| (*c, b)).collect();
             self.merge_mismatch(&residual, &shortcut, r_shape, shown, &kinds, span);
-            return Value::Poison;
+            // The residual branch has the shape the user meant the sum to have, so the
+            // layers after the merge are still checked against it.
+            return residual.value;
         };
         let (call, bound, input, in_shape) = options.swap_remove(chosen);
         self.names.push_numbered("shortcut");
@@ -365,7 +380,7 @@ impl<'a> Elab<'a> {
             self.report(
                 Diagnostic::error(
                     Code::E0305,
-                    format!("a split of {split} of {} channels leaves one part empty", shape.c),
+                    format!("a split of {split:?} of {} channels leaves one part empty", shape.c),
                 )
                 .at(bound.span("split"), "must leave channels on both paths"),
             );
@@ -375,7 +390,7 @@ impl<'a> Elab<'a> {
         let fusion = bound.sym("fusion").unwrap_or("both").to_string();
         let act = bound.sym("act").unwrap_or("relu").to_string();
         self.names.push_numbered("csp");
-        let skip = self.add_node(Op::Slice { start: 0, end: skip_c }, &[x.clone()], span, Some("split_skip"));
+        let skip = self.add_node(Op::Slice { start: 0, end: skip_c }, std::slice::from_ref(&x), span, Some("split_skip"));
         let part = self.add_node(Op::Slice { start: skip_c, end: shape.c }, &[x], span, Some("split_blocks"));
         self.names.push_exact("blocks");
         self.transparent = false;

@@ -7,7 +7,7 @@ use super::{BlockRef, DenseCtx, Elab, MAX_DEPTH};
 use crate::diag::{Code, Diagnostic, TraceFrame};
 use crate::ir::{Group, Op};
 use crate::source::Span;
-use crate::syntax::ast::{BinaryOp, Body, Call, Def, ExprKind, Stmt, StmtKind};
+use crate::syntax::ast::{BinaryOp, Body, Call, Def, Expr, ExprKind, Stmt, StmtKind};
 use std::collections::HashMap;
 
 impl<'a> Elab<'a> {
@@ -22,10 +22,36 @@ impl<'a> Elab<'a> {
     ) -> Option<Value> {
         env.push();
         for stmt in &body.stmts {
+            if let StmtKind::Assert { cond, message } = &stmt.kind {
+                if !self.assertion(cond, message.as_deref(), env, &cur) {
+                    // The statements after an assertion rely on it: elaborating them
+                    // would only add follow-up errors (a depth that is not 6n+2 makes
+                    // `(depth - 2) / 6` inexact), so the body stops here.
+                    cur = Some(Value::Poison);
+                    break;
+                }
+                continue;
+            }
             cur = self.stmt(stmt, env, cur, network_top);
         }
         env.pop();
         cur
+    }
+
+    /// Checks `assert cond, "message"`; false after reporting a false condition.
+    fn assertion(&mut self, cond: &Expr, message: Option<&str>, env: &Env, cur: &Option<Value>) -> bool {
+        match self.eval(cond, env, cur) {
+            Value::Bool(true) | Value::Poison => true,
+            Value::Bool(false) => {
+                let text = message.unwrap_or("assertion failed");
+                self.report(Diagnostic::error(Code::E0214, text).at(cond.span, "this condition is false"));
+                false
+            }
+            other => {
+                self.type_error(cond.span, "an assertion", "bool", &other);
+                true
+            }
+        }
     }
 
     fn stmt(&mut self, stmt: &Stmt, env: &mut Env, cur: Option<Value>, network_top: bool) -> Option<Value> {
@@ -42,17 +68,7 @@ impl<'a> Elab<'a> {
                 }
             }
             StmtKind::Assert { cond, message } => {
-                match self.eval(cond, env, &cur) {
-                    Value::Bool(true) | Value::Poison => {}
-                    Value::Bool(false) => {
-                        let text = message.clone().unwrap_or_else(|| "assertion failed".to_string());
-                        self.report(
-                            Diagnostic::error(Code::E0214, text)
-                                .at(cond.span, "this condition is false"),
-                        );
-                    }
-                    other => self.type_error(cond.span, "an assertion", "bool", &other),
-                }
+                self.assertion(cond, message.as_deref(), env, &cur);
                 cur
             }
             StmtKind::Stage {
@@ -87,7 +103,13 @@ impl<'a> Elab<'a> {
             StmtKind::Expr { expr, alias } => {
                 let alias = alias.as_ref().map(|a| a.name.as_str());
                 let v = match &expr.kind {
-                    ExprKind::Call(call) => self.eval_call(call, env, &cur, alias),
+                    ExprKind::Call(call) => match self.eval_call(call, env, &cur, alias) {
+                        Value::Poison if self.unknown_but_keeps_shape(call, env) => match &cur {
+                            Some(c @ Value::Tensor(_)) => c.clone(),
+                            _ => Value::Poison,
+                        },
+                        v => v,
+                    },
                     ExprKind::Binary(BinaryOp::Pipe, lhs, rhs) => self.pipe(lhs, rhs, env, &cur, alias),
                     _ => self.eval(expr, env, &cur),
                 };

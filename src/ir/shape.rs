@@ -191,7 +191,8 @@ pub fn infer_shape(op: &Op, inputs: &[Shape]) -> Result<Shape, ShapeError> {
                     ),
                 ));
             }
-            Ok(Shape::new(inputs.iter().map(|s| s.c).sum(), x.h, x.w))
+            let channels = inputs.iter().fold(0u64, |sum, s| sum.saturating_add(s.c));
+            Ok(Shape::new(channels, x.h, x.w))
         }
         Op::Slice { start, end } => {
             if start >= end || *end > x.c {
@@ -206,7 +207,7 @@ pub fn infer_shape(op: &Op, inputs: &[Shape]) -> Result<Shape, ShapeError> {
             if *scale == 0 {
                 return Err(err(Code::E0210, "the upsampling factor must be at least 1".into()));
             }
-            Ok(Shape::new(x.c, x.h * scale, x.w * scale))
+            Ok(Shape::new(x.c, x.h.saturating_mul(*scale), x.w.saturating_mul(*scale)))
         }
         Op::ZeroPad {
             stride,

@@ -221,10 +221,18 @@ impl Builder<'_> {
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let start = pair.as_span().start();
         let mut end = pair.as_span().end();
+        // Step back over white space and comments one at a time: a comment may end in
+        // spaces of its own (`# note   `), so trimming all spaces first would stop
+        // inside it.
         loop {
-            end = start + self.text[start..end].trim_end_matches(is_space).len();
-            match self.comment_ending_at(end) {
-                Some(c) if c.span.start as usize >= start => end = c.span.start as usize,
+            if let Some(c) = self.comment_ending_at(end) {
+                if c.span.start as usize >= start {
+                    end = c.span.start as usize;
+                    continue;
+                }
+            }
+            match self.text[start..end].chars().next_back() {
+                Some(c) if is_space(c) => end -= 1,
                 _ => break,
             }
         }
@@ -454,10 +462,7 @@ impl Builder<'_> {
                     body: self.body(body_pair),
                 }
             }
-            Rule::if_stmt => {
-                drop(next);
-                self.if_kind(parts)
-            }
+            Rule::if_stmt => self.if_kind(parts),
             Rule::expr_stmt => ast::StmtKind::Expr {
                 expr: self.expr(next().unwrap()),
                 alias: next().map(|p| self.ident(p)),
@@ -646,13 +651,14 @@ impl Builder<'_> {
     fn with_parens(&self, span: Span) -> Span {
         let bytes = self.text.as_bytes();
         let mut start = span.start as usize;
+        // One step at a time, as in `span`: a comment may end in spaces of its own.
         loop {
-            while start > 0 && is_space(bytes[start - 1] as char) {
+            if let Some(c) = self.comment_ending_at(start) {
+                start = c.span.start as usize;
+            } else if start > 0 && is_space(bytes[start - 1] as char) {
                 start -= 1;
-            }
-            match self.comment_ending_at(start) {
-                Some(c) => start = c.span.start as usize,
-                None => break,
+            } else {
+                break;
             }
         }
         let mut end = span.end as usize;
@@ -1731,8 +1737,9 @@ block preact(width: int, stride: int = 1, dropout: float = 0.0, role: start | mi
 
     #[test]
     fn every_span_is_trimmed() {
-        // No node of the sample model starts or ends with white space or a comment.
-        let text = WRN.replace('\n', " # c\n");
+        // No node of the sample model starts or ends with white space or a comment
+        // (comments that end in spaces included).
+        let text = WRN.replace('\n', " # c  \n");
         let file = ok(&text);
         let mut spans = Vec::new();
         for item in &file.items {

@@ -1,0 +1,115 @@
+//! `resc fmt FILE… [--check]`: rewrites `.resnet` files in the canonical layout of
+//! [`crate::fmt`], or with `--check` lists the files that would change.
+//!
+//! Directories are searched recursively for `*.resnet` files, in sorted order. A file
+//! that does not parse is reported and left alone. A file is rewritten only when its
+//! text changes, through a temporary file in the same directory renamed over it, and
+//! only after checking that the new text parses to the same syntax tree.
+
+use super::{print_diagnostics, EXIT_DIAGNOSTICS, EXIT_IO, EXIT_OK};
+use crate::fmt::{format, without_spans};
+use crate::source::SourceMap;
+use crate::syntax;
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Formats (or checks) every file named or found under the directories named.
+pub(super) fn run(paths: &[PathBuf], check: bool) -> i32 {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            if let Err(e) = collect(path, &mut files) {
+                eprintln!("error: cannot list `{}`: {e}", path.display());
+                return EXIT_IO;
+            }
+        } else {
+            files.push(path.clone());
+        }
+    }
+    let mut status = EXIT_OK;
+    for file in &files {
+        let code = one_file(file, check);
+        status = status.max(code);
+    }
+    status
+}
+
+/// Every `.resnet` file under `dir`, sorted.
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries = fs::read_dir(dir)?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<Vec<_>, _>>()?;
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            collect(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "resnet") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn one_file(path: &Path, check: bool) -> i32 {
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("error: cannot read `{}`: {e}", path.display());
+            return EXIT_IO;
+        }
+    };
+    let mut sources = SourceMap::new();
+    let id = sources.add(path.display().to_string(), text.clone());
+    let ast = match syntax::parse(id, &text) {
+        Ok(ast) => ast,
+        Err(diags) => {
+            print_diagnostics(&sources, &diags);
+            return EXIT_DIAGNOSTICS;
+        }
+    };
+    let formatted = format(&ast, &text);
+    if formatted == text {
+        return EXIT_OK;
+    }
+    // The formatter promises the same tree; never write a file where it would not.
+    let same = syntax::parse(id, &formatted).is_ok_and(|new| without_spans(&new) == without_spans(&ast));
+    if !same {
+        eprintln!(
+            "error: internal error: formatting `{}` would change what it means; the file is left as it is",
+            path.display()
+        );
+        return EXIT_DIAGNOSTICS;
+    }
+    if check {
+        println!("would reformat: {}", path.display());
+        return EXIT_DIAGNOSTICS;
+    }
+    match write_replacing(path, &formatted) {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("error: cannot write `{}`: {e}", path.display());
+            EXIT_IO
+        }
+    }
+}
+
+/// Writes `text` to a temporary file next to `path`, then renames it over `path`, so
+/// that the file is never seen half written.
+fn write_replacing(path: &Path, text: &str) -> std::io::Result<()> {
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let temp = path.with_file_name(format!(".{name}.resc-fmt-{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = fs::File::create(&temp)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        if let Ok(metadata) = fs::metadata(path) {
+            fs::set_permissions(&temp, metadata.permissions())?;
+        }
+        fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}

@@ -1,0 +1,393 @@
+//! Statements and bodies: which statements share a line, where bodies open and close,
+//! and where the comments among them go.
+
+use super::doc::{self, bracketed, concat, group, indent, text, Doc, INDENT};
+use super::{Printer, MAX_WIDTH};
+use crate::syntax::ast::{Body, ExprKind, ShortcutKind, Stmt, StmtKind};
+
+/// A statement cut at its braced bodies: `head {` body `}after {` body `}after`, where
+/// the last `after` is the rest of the statement (a shortcut clause, say). Statements
+/// without a braced body (looking through `stage s:` and `repeat n`) are all head.
+struct Shape<'s> {
+    head: Doc,
+    bodies: Vec<(&'s Body, Doc)>,
+}
+
+/// The single statement of `stage s: stmt` or `repeat n stmt`, when `stmt` is written
+/// in that form.
+fn unbraced_inner(stmt: &Stmt) -> Option<&Stmt> {
+    match &stmt.kind {
+        StmtKind::Stage {
+            body, colon: true, ..
+        }
+        | StmtKind::Repeat {
+            body,
+            braces: false,
+            ..
+        } if body.stmts.len() == 1 => Some(&body.stmts[0]),
+        _ => None,
+    }
+}
+
+/// How many `;` must separate the statement `inner` of `stage s: inner` from the
+/// stage's `with shortcut …`, so that no stage nested at the end of `inner` takes the
+/// clause: each `;` closes one statement, from the innermost up to the deepest stage
+/// that has no `with` clause of its own.
+fn semicolons_before_with(inner: &Stmt) -> usize {
+    let mut spine = vec![inner];
+    while let Some(next) = unbraced_inner(spine[spine.len() - 1]) {
+        spine.push(next);
+    }
+    let open = spine.iter().rposition(|s| {
+        matches!(
+            s.kind,
+            StmtKind::Stage {
+                with_shortcut: None,
+                ..
+            }
+        )
+    });
+    open.map_or(0, |j| spine.len() - j)
+}
+
+/// `head` followed by an inner statement's shape, with `extra` after all of it.
+fn wrap<'s>(head: Doc, inner: Shape<'s>, extra: Option<Doc>) -> Shape<'s> {
+    let extra = extra.unwrap_or(text(""));
+    let mut bodies = inner.bodies;
+    match bodies.last_mut() {
+        None => Shape {
+            head: concat(vec![head, inner.head, extra]),
+            bodies,
+        },
+        Some((_, after)) => {
+            *after = concat(vec![std::mem::replace(after, text("")), extra]);
+            Shape {
+                head: concat(vec![head, inner.head]),
+                bodies,
+            }
+        }
+    }
+}
+
+/// A statement that may share its line with others: a call or a name, maybe named.
+fn is_simple(stmt: &Stmt) -> bool {
+    matches!(&stmt.kind, StmtKind::Expr { expr, .. } if matches!(expr.kind, ExprKind::Call(_)))
+}
+
+impl Printer<'_> {
+    fn shape<'s>(&self, stmt: &'s Stmt) -> Shape<'s> {
+        let e = &self.exprs;
+        let simple = |head| Shape {
+            head,
+            bodies: Vec::new(),
+        };
+        let braced = |head, body, tail| Shape {
+            head,
+            bodies: vec![(body, tail)],
+        };
+        match &stmt.kind {
+            StmtKind::Input(shape) => simple(concat(vec![text("input "), e.expr(shape)])),
+            StmtKind::Let { name, value } => simple(concat(vec![
+                text(format!("let {} = ", name.name)),
+                e.expr(value),
+            ])),
+            StmtKind::Assert { cond, message } => simple(match message {
+                None => concat(vec![text("assert "), e.expr(cond)]),
+                Some(message) => group(concat(vec![
+                    text("assert "),
+                    e.expr(cond),
+                    text(","),
+                    indent(concat(vec![Doc::Line, text(format!("\"{message}\""))])),
+                ])),
+            }),
+            StmtKind::Expr { expr, alias } => {
+                let mut parts = vec![e.expr(expr)];
+                if let Some(alias) = alias {
+                    parts.push(text(format!(" as {}", alias.name)));
+                }
+                simple(concat(parts))
+            }
+            StmtKind::Stage {
+                name,
+                body,
+                with_shortcut,
+                ..
+            } => {
+                let with = with_shortcut.as_ref().map(|call| (call, e.call(call)));
+                match unbraced_inner(stmt) {
+                    Some(inner) => {
+                        let mut inner_shape = self.shape(inner);
+                        let head = concat(vec![
+                            text(format!("stage {}: ", name.name)),
+                            std::mem::replace(&mut inner_shape.head, text("")),
+                        ]);
+                        let with = with.map(|(_, call)| {
+                            let semicolons = ";".repeat(semicolons_before_with(inner));
+                            concat(vec![text(format!("{semicolons} with shortcut ")), call])
+                        });
+                        wrap(head, inner_shape, with)
+                    }
+                    None => {
+                        let tail = with.map_or(text(""), |(_, call)| {
+                            concat(vec![text(" with shortcut "), call])
+                        });
+                        braced(text(format!("stage {}", name.name)), body, tail)
+                    }
+                }
+            }
+            StmtKind::Repeat {
+                count, index, body, ..
+            } => {
+                let mut head = vec![text("repeat "), e.expr(count)];
+                if let Some(index) = index {
+                    head.push(text(format!(" as {}", index.name)));
+                }
+                match unbraced_inner(stmt) {
+                    Some(inner) => {
+                        let mut inner_shape = self.shape(inner);
+                        head.push(text(" "));
+                        head.push(std::mem::replace(&mut inner_shape.head, text("")));
+                        wrap(concat(head), inner_shape, None)
+                    }
+                    None => braced(concat(head), body, text("")),
+                }
+            }
+            StmtKind::Residual {
+                from,
+                body,
+                shortcut,
+            } => {
+                let mut head = vec![text("residual")];
+                if let Some(from) = from {
+                    head.push(text(" from "));
+                    head.push(e.expr(from));
+                }
+                let mut tail = Vec::new();
+                if let Some(clause) = shortcut {
+                    tail.push(text(" shortcut "));
+                    tail.push(self.shortcut_kind(&clause.first));
+                    if let Some(second) = &clause.second {
+                        tail.push(text(" or "));
+                        tail.push(self.shortcut_kind(second));
+                    }
+                }
+                braced(concat(head), body, concat(tail))
+            }
+            StmtKind::Csp { args, body, .. } => {
+                let head = if args.is_empty() {
+                    text("csp")
+                } else {
+                    bracketed("csp(", args.iter().map(|a| e.arg(a)).collect(), ")")
+                };
+                braced(head, body, text(""))
+            }
+            StmtKind::If { .. } => self.if_shape(stmt),
+        }
+    }
+
+    /// `if a { … } else if b { … } else { … }`: an `else` body that holds just one
+    /// `if` statement is written as `else if` (the parser builds the same tree).
+    fn if_shape<'s>(&self, stmt: &'s Stmt) -> Shape<'s> {
+        let e = &self.exprs;
+        let StmtKind::If { cond, .. } = &stmt.kind else {
+            unreachable!("if_shape is called on if statements")
+        };
+        let head = concat(vec![text("if "), e.expr(cond)]);
+        let mut bodies = Vec::new();
+        let mut current = stmt;
+        while let StmtKind::If {
+            then, otherwise, ..
+        } = &current.kind
+        {
+            match otherwise {
+                None => {
+                    bodies.push((then, text("")));
+                    break;
+                }
+                Some(body) => match body.stmts.as_slice() {
+                    [inner @ Stmt {
+                        kind: StmtKind::If { cond, .. },
+                        ..
+                    }] => {
+                        bodies.push((then, concat(vec![text(" else if "), e.expr(cond)])));
+                        current = inner;
+                    }
+                    _ => {
+                        bodies.push((then, text(" else")));
+                        bodies.push((body, text("")));
+                        break;
+                    }
+                },
+            }
+        }
+        Shape { head, bodies }
+    }
+
+    fn shortcut_kind(&self, kind: &ShortcutKind) -> Doc {
+        let call = self.exprs.call(&kind.call);
+        match &kind.from {
+            Some(from) => concat(vec![call, text(" from "), self.exprs.expr(from)]),
+            None => call,
+        }
+    }
+
+    /// Whether `stmt`, written first on its line, would continue the statement before
+    /// it: it begins with `(`, `[` or `-`.
+    fn starts_ambiguously(&self, stmt: &Stmt) -> bool {
+        match &stmt.kind {
+            StmtKind::Expr { expr, .. } => {
+                doc::flat(&self.exprs.expr(expr)).starts_with(['(', '[', '-'])
+            }
+            _ => false,
+        }
+    }
+
+    /// The statements of `body`, then the comments before `close` (the end of the
+    /// statement whose closing line this body's `}` starts).
+    pub(super) fn body(&mut self, body: &Body, close: usize) {
+        self.at_body_start = true;
+        let stmts = &body.stmts;
+        let mut i = 0;
+        while i < stmts.len() {
+            let n = self.line_run(stmts, i);
+            let semicolon = stmts
+                .get(i + n)
+                .is_some_and(|next| self.starts_ambiguously(next));
+            if n == 1 {
+                self.stmt(&stmts[i], semicolon);
+            } else {
+                self.simple_line(&stmts[i..i + n], semicolon);
+            }
+            i += n;
+        }
+        self.comments_before(close);
+    }
+
+    /// How many statements from `i` on go on one line: simple calls that the source
+    /// has on one line, as many as fit.
+    fn line_run(&self, stmts: &[Stmt], i: usize) -> usize {
+        if !is_simple(&stmts[i]) {
+            return 1;
+        }
+        let mut width = self.indent + doc::width(&doc::flat(&self.shape(&stmts[i]).head));
+        let mut n = 1;
+        while let Some(next) = stmts.get(i + n) {
+            let previous_end = stmts[i + n - 1].span.end as usize;
+            let same_line = self
+                .source
+                .get(previous_end..next.span.start as usize)
+                .is_some_and(|gap| !gap.contains('\n'));
+            if !is_simple(next) || !same_line {
+                break;
+            }
+            width += 2 + doc::width(&doc::flat(&self.shape(next).head));
+            if width > MAX_WIDTH {
+                break;
+            }
+            n += 1;
+        }
+        n
+    }
+
+    fn simple_line(&mut self, stmts: &[Stmt], semicolon: bool) {
+        let (first, last) = (&stmts[0], &stmts[stmts.len() - 1]);
+        self.comments_before(last.span.end as usize);
+        self.start_line(first.span.start as usize);
+        let line: Vec<String> = stmts
+            .iter()
+            .map(|s| doc::flat(&self.shape(s).head))
+            .collect();
+        self.out.push_str(&line.join("; "));
+        if semicolon {
+            self.out.push(';');
+        }
+        self.end_line(last.span.end as usize);
+    }
+
+    fn stmt(&mut self, stmt: &Stmt, semicolon: bool) {
+        let mut shape = self.shape(stmt);
+        let end = stmt.span.end as usize;
+        let semicolon = text(if semicolon { ";" } else { "" });
+        match shape.bodies.last_mut() {
+            None => {
+                // Comments inside the statement move before it.
+                self.comments_before(end);
+                self.start_line(stmt.span.start as usize);
+                let line = self.render(&concat(vec![shape.head, semicolon]));
+                self.out.push_str(&line);
+                self.end_line(end);
+            }
+            Some((_, tail)) => {
+                *tail = concat(vec![std::mem::replace(tail, text("")), semicolon]);
+                self.comments_before(shape.bodies[0].0.span.start as usize);
+                self.start_line(stmt.span.start as usize);
+                self.open_bodies(shape.head, &shape.bodies, end);
+            }
+        }
+    }
+
+    /// Writes `head {` body `}after` for each body, on a line already begun; `end` is
+    /// where the whole construct ends in the source.
+    pub(super) fn open_body(&mut self, head: Doc, body: &Body, end: usize) {
+        self.open_bodies(head, &[(body, text(""))], end);
+    }
+
+    fn open_bodies(&mut self, head: Doc, bodies: &[(&Body, Doc)], end: usize) {
+        let first_start = bodies.first().map_or(end, |(b, _)| b.span.start as usize);
+        if !self.has_comments_in(first_start, end) {
+            if let Some(line) = self.one_line_bodies(&head, bodies) {
+                self.out.push_str(&line);
+                self.end_line(end);
+                return;
+            }
+        }
+        let mut line = head;
+        for (i, (body, after)) in bodies.iter().enumerate() {
+            let body_start = body.span.start as usize;
+            let close = bodies.get(i + 1).map_or(end, |(b, _)| b.span.start as usize);
+            if body.stmts.is_empty() && !self.has_comments_in(body_start, close) {
+                line = concat(vec![line, text(" {}"), after.clone()]);
+                continue;
+            }
+            let rendered = self.render(&concat(vec![line, text(" {")]));
+            self.out.push_str(&rendered);
+            self.end_line(body_start + 1);
+            self.indent += INDENT;
+            self.body(body, close);
+            self.indent -= INDENT;
+            self.start_closing_line();
+            line = concat(vec![text("}"), after.clone()]);
+        }
+        let rendered = self.render(&line);
+        self.out.push_str(&rendered);
+        self.end_line(end);
+    }
+
+    /// `head { a; b }after { c }after` on one line, when the source has each body on one
+    /// line, they hold no comment and no braced body, and the line fits. Empty bodies
+    /// are `{}`.
+    fn one_line_bodies(&self, head: &Doc, bodies: &[(&Body, Doc)]) -> Option<String> {
+        let mut line = doc::flat(head);
+        for (body, after) in bodies {
+            if body.stmts.is_empty() {
+                line.push_str(" {}");
+            } else {
+                let source = self.source.get(body.span.range())?;
+                if source.contains('\n') {
+                    return None;
+                }
+                let mut stmts = Vec::new();
+                for stmt in &body.stmts {
+                    let shape = self.shape(stmt);
+                    if !shape.bodies.is_empty() {
+                        return None;
+                    }
+                    stmts.push(doc::flat(&shape.head));
+                }
+                line.push_str(&format!(" {{ {} }}", stmts.join("; ")));
+            }
+            line.push_str(&doc::flat(after));
+        }
+        (self.indent + doc::width(&line) <= MAX_WIDTH).then_some(line)
+    }
+}

@@ -1,0 +1,126 @@
+//! Lowering: a checked IR graph becomes a Burn module, [`Net`], that computes what the
+//! reference implementations compute, on any Burn backend (flex on the CPU by default,
+//! CUDA with the `cuda` feature).
+//!
+//! Architecture invariant: Burn is reached only from here (and from training). The
+//! front end never depends on this module; it is compiled only with the `cpu` feature.
+//!
+//! ```no_run
+//! use burn::backend::Flex;
+//! let network = resc::lower::compile_file("models/resnet20.resnet".as_ref(), &Default::default()).unwrap();
+//! let device = Default::default();
+//! let net = network.build::<Flex>(&device);
+//! let x = burn::tensor::Tensor::<Flex, 4>::zeros([2, 3, 32, 32], &device);
+//! assert_eq!(net.forward(x).dims(), [2, 10]);
+//! ```
+
+mod init;
+pub mod layers;
+mod net;
+pub mod ops;
+pub mod plan;
+pub mod weights;
+
+pub use layers::Layer;
+pub use net::{Net, ScaleParam};
+pub use plan::Plan;
+pub use weights::{LoadReport, NameMap};
+
+use crate::diag::{render, Diagnostic};
+use crate::driver::{self, FsLoader, Options};
+use crate::ir::{Graph, NodeId, Shape};
+use crate::source::SourceMap;
+use burn::tensor::backend::Backend;
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+/// A compiled, checked network, ready to be built on a device.
+#[derive(Clone, Debug)]
+pub struct Network {
+    /// The network's name in the source (`resnet20`).
+    pub name: String,
+    pub graph: Graph,
+    /// Every node's per-sample shape.
+    pub shapes: HashMap<NodeId, Shape>,
+    /// The sources, to render diagnostics that point into them (weight reports).
+    pub sources: SourceMap,
+    plan: Arc<Plan>,
+}
+
+/// Why a source did not compile: the diagnostics, and their plain-text rendering.
+#[derive(Clone, Debug)]
+pub struct CompileError {
+    pub diagnostics: Vec<Diagnostic>,
+    pub rendered: String,
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.rendered)
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+/// Compiles a model from source text. Imports resolve against the current directory.
+pub fn compile(source: &str) -> Result<Network, CompileError> {
+    let path = Path::new("<source>");
+    let compilation = driver::compile_text(path, source.to_string(), &Options::default(), &mut FsLoader);
+    finish(compilation)
+}
+
+/// Compiles the model file at `path` (with `--set`-style overrides in `options`).
+pub fn compile_file(path: &Path, options: &Options) -> Result<Network, CompileError> {
+    match driver::compile_file(path, options, &mut FsLoader) {
+        Ok(compilation) => finish(compilation),
+        Err(e) => Err(CompileError {
+            diagnostics: Vec::new(),
+            rendered: format!("cannot read {}: {e}", path.display()),
+        }),
+    }
+}
+
+fn finish(compilation: driver::Compilation) -> Result<Network, CompileError> {
+    match compilation.result {
+        Ok(checked) => Ok(Network::new(
+            checked.elaborated.network,
+            checked.elaborated.graph,
+            checked.info.shapes,
+            compilation.sources,
+        )),
+        Err(diagnostics) => Err(CompileError {
+            rendered: render::to_string(&compilation.sources, &diagnostics),
+            diagnostics,
+        }),
+    }
+}
+
+impl Network {
+    /// Wraps a checked graph (`shapes` from [`crate::check::check`]).
+    pub fn new(name: String, graph: Graph, shapes: HashMap<NodeId, Shape>, sources: SourceMap) -> Network {
+        let plan = Arc::new(Plan::new(&graph, &shapes));
+        Network {
+            name,
+            graph,
+            shapes,
+            sources,
+            plan,
+        }
+    }
+
+    /// Builds the network's module on `device`, with freshly initialised parameters.
+    pub fn build<B: Backend>(&self, device: &B::Device) -> Net<B> {
+        Net::new(self.plan.clone(), device)
+    }
+
+    /// The per-sample input shape `[C, H, W]`.
+    pub fn input_shape(&self) -> [usize; 3] {
+        self.plan.input_shape
+    }
+
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+}

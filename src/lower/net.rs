@@ -1,0 +1,201 @@
+//! [`Net`]: the Burn module of a lowered network and its executor.
+//!
+//! The parameters sit in a flat `Vec` of [`Layer`]s; the [`Plan`] (skipped by Burn's
+//! module machinery) lists the steps in topological order. The executor runs the steps
+//! in a loop — no recursion, whatever the depth — and drops every intermediate tensor
+//! right after its last reader, moving it into that reader so that backends can reuse
+//! its buffer.
+
+use super::layers::Layer;
+use super::ops;
+use super::plan::{Kernel, Plan, Step};
+use burn::module::{Module, ParamId};
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+use std::sync::Arc;
+
+/// A lowered network.
+#[derive(Module, Debug)]
+pub struct Net<B: Backend> {
+    /// One entry per IR node with parameters, in topological order.
+    pub layers: Vec<Layer<B>>,
+    #[module(skip)]
+    plan: Arc<Plan>,
+}
+
+/// The learned scalar λ of a weighted residual, for optimisers that treat it apart.
+#[derive(Clone, Debug)]
+pub struct ScaleParam {
+    /// The IR node's name (`layer1.0.lambda1`).
+    pub name: String,
+    pub id: ParamId,
+    /// λ's own learning rate.
+    pub lr: f64,
+    /// Whether λ is projected into (−1, 1) after every step.
+    pub bounded: bool,
+}
+
+impl<B: Backend> Net<B> {
+    /// Creates the network's layers with their initial values.
+    pub fn new(plan: Arc<Plan>, device: &B::Device) -> Net<B> {
+        let layers = plan.layers.iter().map(|l| l.spec.build(device)).collect();
+        Net { layers, plan }
+    }
+
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Logits: the network output flattened per sample, `[N, C·H·W]` (`[N, classes]`
+    /// for a classifier).
+    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 2> {
+        let y = self.forward_map(x);
+        let [n, c, h, w] = y.dims();
+        y.reshape([n, c * h * w])
+    }
+
+    /// The network output as a batch of maps `[N, C, H, W]`.
+    pub fn forward_map(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        let plan = &*self.plan;
+        let mut values: Vec<Option<Tensor<B, 4>>> = Vec::with_capacity(plan.steps.len());
+        let mut remaining = plan.uses.clone();
+        let mut input = Some(x);
+        for (i, step) in plan.steps.iter().enumerate() {
+            let mut args = Vec::with_capacity(step.inputs.len());
+            for &j in &step.inputs {
+                remaining[j] -= 1;
+                let value = if remaining[j] == 0 {
+                    values[j].take()
+                } else {
+                    values[j].clone()
+                };
+                args.push(value.expect("a step reads only earlier, still live steps"));
+            }
+            let out = self.run(step, args, &mut input);
+            let keep = remaining[i] > 0 || i == plan.output;
+            values.push(keep.then_some(out));
+        }
+        values[plan.output].take().expect("the plan has an output step")
+    }
+
+    /// Runs one step on its arguments (ordered by port).
+    fn run(&self, step: &Step, mut args: Vec<Tensor<B, 4>>, input: &mut Option<Tensor<B, 4>>) -> Tensor<B, 4> {
+        let layer = step.layer.map(|i| &self.layers[i]);
+        let mut one = || args.pop().expect("the verifier checks arities");
+        match (&step.kernel, layer) {
+            (Kernel::Input, _) => input.take().expect("one input step"),
+            (Kernel::Output, _) => one(),
+            (
+                &Kernel::Conv {
+                    stride,
+                    padding,
+                    dilation,
+                    groups,
+                },
+                Some(Layer::Conv(c)),
+            ) => ops::conv(one(), &c.weight, c.bias.as_ref(), stride, padding, dilation, groups),
+            (&Kernel::BatchNorm { eps, momentum }, Some(Layer::BatchNorm(bn))) => {
+                ops::batch_norm(one(), bn, eps, momentum)
+            }
+            (&Kernel::GroupNorm { groups, eps }, Some(Layer::GroupNorm(gn))) => ops::group_norm(one(), gn, groups, eps),
+            (Kernel::Relu, _) => burn::tensor::activation::relu(one()),
+            (&Kernel::LeakyRelu { slope }, _) => burn::tensor::activation::leaky_relu(one(), slope),
+            (Kernel::Prelu, Some(Layer::Vector(p))) => ops::prelu(one(), &p.weight),
+            (Kernel::Sigmoid, _) => burn::tensor::activation::sigmoid(one()),
+            (
+                &Kernel::MaxPool {
+                    kernel,
+                    stride,
+                    padding,
+                },
+                _,
+            ) => ops::max_pool(one(), kernel, stride, padding),
+            (
+                &Kernel::AvgPool {
+                    kernel,
+                    stride,
+                    padding,
+                    count_include_pad,
+                },
+                _,
+            ) => ops::avg_pool(one(), kernel, stride, padding, count_include_pad),
+            (Kernel::GlobalAvgPool, _) => ops::global_avg_pool(one()),
+            (Kernel::Linear, Some(Layer::Linear(l))) => ops::linear(one(), l),
+            (Kernel::Flatten, _) => ops::flatten(one()),
+            (&Kernel::Dropout { p }, _) => ops::dropout(one(), p),
+            (&Kernel::DropPath { p }, _) => ops::drop_path(one(), p),
+            (Kernel::Add, _) => ops::add(args),
+            (Kernel::Mul, _) => {
+                let b = one();
+                let a = args.pop().expect("mul has two inputs");
+                ops::mul(a, b)
+            }
+            (Kernel::Concat, _) => ops::concat(args),
+            (&Kernel::Slice { start, end }, _) => ops::slice(one(), start, end),
+            (&Kernel::Upsample { scale }, _) => ops::upsample(one(), scale),
+            (
+                &Kernel::ZeroPad {
+                    stride,
+                    pad_before,
+                    pad_after,
+                },
+                _,
+            ) => ops::zero_pad(one(), stride, pad_before, pad_after),
+            (Kernel::Scale { .. }, Some(Layer::Vector(l))) => ops::scale(one(), &l.weight),
+            (Kernel::ChannelScale, Some(Layer::Vector(a))) => ops::channel_scale(one(), &a.weight),
+            (&Kernel::WeightedSum { norm, .. }, Some(Layer::Vector(w))) => {
+                let k = w.weight.dims()[0];
+                ops::weighted_sum(args, w.weight.val().reshape([k, 1]), norm)
+            }
+            (&Kernel::WeightedSum { norm, .. }, Some(Layer::Matrix(w))) => ops::weighted_sum(args, w.weight.val(), norm),
+            (kernel, _) => unreachable!("the plan pairs {kernel:?} with the wrong layer kind"),
+        }
+    }
+
+    /// The source names of every parameter and buffer, `{node}.{tensor}`
+    /// (`layer1.0.residual.conv1.weight`, `…bn1.running_mean`), in layer order.
+    pub fn param_names(&self) -> Vec<String> {
+        self.plan
+            .layers
+            .iter()
+            .flat_map(|l| l.spec.tensor_names().into_iter().map(move |t| format!("{}.{t}", l.name)))
+            .collect()
+    }
+
+    /// The index of the layer built from the IR node `node`.
+    pub fn layer_index(&self, node: &str) -> Option<usize> {
+        self.plan.layers.iter().position(|l| l.name == node)
+    }
+
+    /// Burn's module path (`layers.3.Conv.weight`) of a source name
+    /// (`layer1.0.residual.conv1.weight`).
+    pub fn module_path(&self, name: &str) -> Option<String> {
+        let (node, tensor) = name.rsplit_once('.')?;
+        let i = self.layer_index(node)?;
+        let info = &self.plan.layers[i];
+        info.spec
+            .tensor_names()
+            .contains(&tensor)
+            .then(|| format!("layers.{i}.{}.{tensor}", self.layers[i].variant()))
+    }
+
+    /// The λ parameters of the weighted residuals, for their own optimiser.
+    pub fn scale_params(&self) -> Vec<ScaleParam> {
+        self.plan
+            .steps
+            .iter()
+            .filter_map(|step| match (&step.kernel, step.layer) {
+                (&Kernel::Scale { lr, bounded }, Some(i)) => match &self.layers[i] {
+                    Layer::Vector(w) => Some(ScaleParam {
+                        name: self.plan.layers[i].name.clone(),
+                        id: w.weight.id,
+                        lr,
+                        bounded,
+                    }),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect()
+    }
+}

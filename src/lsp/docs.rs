@@ -1,0 +1,117 @@
+//! Documentation shown on hover and in completion: the built-in layers and shortcut
+//! kinds (from elaboration's own signature tables, so that they never disagree with
+//! what is accepted), and one paragraph per keyword.
+
+use crate::elab::{layer_docs, shortcut_docs, LayerDoc};
+use std::sync::OnceLock;
+
+fn layers() -> &'static [LayerDoc] {
+    static DOCS: OnceLock<Vec<LayerDoc>> = OnceLock::new();
+    DOCS.get_or_init(layer_docs)
+}
+
+fn shortcuts() -> &'static [LayerDoc] {
+    static DOCS: OnceLock<Vec<LayerDoc>> = OnceLock::new();
+    DOCS.get_or_init(shortcut_docs)
+}
+
+/// A built-in layer or tensor function.
+pub fn layer(name: &str) -> Option<&'static LayerDoc> {
+    layers().iter().find(|d| d.name == name)
+}
+
+pub fn all_layers() -> &'static [LayerDoc] {
+    layers()
+}
+
+/// A shortcut kind, `dense` or `csp`.
+pub fn shortcut(name: &str) -> Option<&'static LayerDoc> {
+    shortcuts().iter().find(|d| d.name == name)
+}
+
+/// The shortcut kinds that may follow `shortcut` (not `dense` or `csp`).
+pub fn shortcut_kinds() -> impl Iterator<Item = &'static LayerDoc> {
+    shortcuts().iter().filter(|d| !matches!(d.name, "dense" | "csp"))
+}
+
+/// Keywords and their one-paragraph documentation.
+pub const KEYWORDS: &[(&str, &str)] = &[
+    ("network", "`network NAME(params) { body }` defines a model. Its body starts with `input [C, H, W]`; each statement then transforms the current tensor, and the last one is the output. `resc check` elaborates the only network of a file (or the one chosen with `--network`)."),
+    ("block", "`block NAME(params) { body }` defines a reusable template. Inside it, `in` is the tensor the block is applied to; calling `NAME(args)` applies the block to the current tensor. Blocks see only their own parameters, not the names of the caller."),
+    ("import", "`import \"file.resnet\"` brings every block of that file into scope; `import \"file.resnet\" (a, b)` only the named ones. Paths are relative to the importing file."),
+    ("input", "`input [C, H, W]` declares the shape of one sample (the batch dimension is implicit). It must be the first statement of a network."),
+    ("let", "`let name = value` binds a number, list or symbol; when the value is a tensor expression, it also names the tensor and makes it the current one."),
+    ("assert", "`assert cond, \"message\"` reports the message as an error (E0214) at the condition when it is false, e.g. `assert (depth - 2) % 6 == 0, \"depth must be 6n+2\"`."),
+    ("stage", "`stage NAME { … }` or `stage NAME: stmt` groups statements into a named stage: node names start with the stage name, and `resc check` reports the output shape, parameters and MACs of each stage. `with shortcut dense` after the stage replaces the shortcuts of its units by DSNet's dense shortcut."),
+    ("repeat", "`repeat n stmt`, `repeat n { … }` or `repeat n as i { … }` applies the body n times in sequence, each time to the previous result; `i` counts from 0 (e.g. `stride: if i == 0 then 2 else 1`)."),
+    ("residual", "`residual [from T] { F } [shortcut KIND [or KIND2]]` computes y = F(x) + S(x): the body F is the residual branch and S the shortcut (identity by default). `identity or projection` uses the identity where the shapes match and a projection elsewhere. After the residual, the current tensor is the sum; write `relu` after it for post-activation blocks."),
+    ("shortcut", "`shortcut KIND [or KIND2] [from T]` chooses how the residual's input reaches the addition: `identity`, `zeropad` (option A), `projection` (option B: strided 1×1 conv + BN), `maxpool_projection` (iResNet) or `weighted` (y = x + λ·F(x)). With two kinds, the first is used where it fits the shapes and the second elsewhere."),
+    ("from", "`from T` makes a residual branch (after `residual`) or the shortcut (after the shortcut kind) read the tensor `T` instead of the current one, e.g. the pre-activated input of a pre-activation unit."),
+    ("with", "`with shortcut dense` after a stage replaces the shortcut of each unit of the stage by DSNet's dense normalised shortcut: the sum of all earlier feature maps of the stage, each batch-normalised (no affine) and weighted per channel."),
+    ("csp", "`csp(split: 0.5, fusion: first | last | both, out: C, act: relu) { blocks }` is a cross-stage partial connection (CSPNet): the channels are split, one part goes through the blocks and a 1×1 transition, the other skips them; the two are concatenated and fused by a final 1×1 transition."),
+    ("as", "`layer as name` names the node a layer statement produces (`conv(64, k: 1) as conv1` → `….conv1`); `repeat n as i` names the repetition index."),
+    ("if", "`if cond then a else b` chooses between two values; as a statement, `if cond { … } else { … }` keeps the statements of one branch only, e.g. `if role != start { bn }`."),
+    ("then", "`if cond then a else b`: the value when the condition is true."),
+    ("else", "`if cond then a else b`: the value when the condition is false; `else { … }` or `else if …` after a statement `if`."),
+    ("in", "`in` is the tensor a block (or a `repeat` body) is applied to: `let x = in`, `add(in, y)`."),
+    ("or", "Boolean or (short-circuit). In a shortcut clause, `identity or projection` names the kind to use when the first cannot produce the residual's shape."),
+    ("and", "Boolean and (short-circuit): `i > 0 and widths[i - 1] == w`."),
+    ("not", "Boolean negation."),
+    ("true", "The boolean true."),
+    ("false", "The boolean false."),
+];
+
+/// The documentation of keyword `word`.
+pub fn keyword(word: &str) -> Option<&'static str> {
+    KEYWORDS.iter().find(|(k, _)| *k == word).map(|&(_, doc)| doc)
+}
+
+/// True for a reserved word (which cannot be a name).
+pub fn is_keyword(word: &str) -> bool {
+    keyword(word).is_some()
+}
+
+/// The Markdown documentation of a built-in: its signature, its paragraph and its
+/// parameters.
+pub fn builtin_markdown(doc: &LayerDoc) -> String {
+    let params: Vec<String> = doc
+        .params
+        .iter()
+        .map(|(name, default, _)| match default.as_str() {
+            "required" => name.to_string(),
+            _ => format!("{name}: {default}"),
+        })
+        .collect();
+    let mut out = format!("```resnet\n{}({})\n```\n{}", doc.name, params.join(", "), doc.doc);
+    if !doc.params.is_empty() {
+        out.push_str("\n\n");
+        for (name, default, text) in &doc.params {
+            out.push_str(&format!("- `{name}` ({default}): {text}\n"));
+        }
+    }
+    out
+}
+
+/// The documentation of one parameter of a built-in.
+pub fn builtin_param_markdown(doc: &LayerDoc, param: &str) -> Option<String> {
+    let (name, default, text) = doc.params.iter().find(|(n, _, _)| *n == param)?;
+    Some(format!("```resnet\n{}({name}: …)\n```\n{text} (default: {default})", doc.name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_cover_the_language() {
+        assert!(layer("conv").is_some_and(|d| d.params.iter().any(|p| p.0 == "stride")));
+        let kinds: Vec<&str> = shortcut_kinds().map(|d| d.name).collect();
+        assert_eq!(kinds, ["identity", "zeropad", "projection", "maxpool_projection", "weighted"]);
+        assert!(shortcut("dense").is_some() && shortcut("csp").is_some());
+        for word in ["residual", "stage", "repeat", "shortcut", "network", "block", "import", "let"] {
+            assert!(keyword(word).is_some_and(|d| d.contains(word)), "{word}");
+        }
+        let md = builtin_markdown(layer("linear").unwrap());
+        assert!(md.starts_with("```resnet\nlinear(out, bias: true)\n```"), "{md}");
+    }
+}

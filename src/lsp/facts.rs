@@ -1,0 +1,364 @@
+//! Facts about the source text from a checked graph: for every statement and every
+//! call, the output shape, parameters and MACs of each of its evaluations.
+//!
+//! Nodes know where they were written (`span`) and through which block calls they were
+//! reached (`trace`). A node belongs to every statement or call (a *region*) that
+//! contains its span or one of its trace frames. One evaluation of a region creates a
+//! contiguous run of nodes (elaboration adds nodes in evaluation order), so a new
+//! evaluation starts where the run breaks, where the outer trace changes (another call
+//! site of the enclosing block), or where the run's first node comes round again (the
+//! next repetition of a `repeat`). One pass over the nodes fills every region.
+
+use super::index::Loc;
+use crate::check::{Info, Report};
+use crate::diag::TraceFrame;
+use crate::ir::{Graph, Node, NodeId, Op, Shape};
+use crate::source::{FileId, Span};
+use crate::syntax::ast::{self, Body, Expr, ExprKind, StmtKind};
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// One evaluation of a region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Eval {
+    /// The shape of the last node of the evaluation: the region's result.
+    pub output: Shape,
+    pub params: u64,
+    pub macs: u64,
+    pub nodes: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegionKind {
+    /// A statement; `input`, `stage` and `repeat` are told apart for hints and hovers.
+    Stmt,
+    Input,
+    Stage,
+    Repeat,
+    /// A call (of a layer, a block, a shortcut kind) inside a statement.
+    Call,
+}
+
+#[derive(Clone, Debug)]
+pub struct Region {
+    pub at: Loc,
+    pub kind: RegionKind,
+    pub parent: Option<usize>,
+    pub evals: Vec<Eval>,
+}
+
+/// The regions of one file, with the text they were computed from.
+#[derive(Clone, Debug, Default)]
+pub struct FileFacts {
+    pub text: String,
+    pub regions: Vec<Region>,
+    /// Region indices sorted by start (outer before inner at equal starts).
+    sorted: Vec<usize>,
+    /// The outermost region with exactly this range.
+    by_loc: HashMap<Loc, usize>,
+}
+
+/// Totals of the whole network.
+#[derive(Clone, Debug)]
+pub struct NetworkFacts {
+    pub name: String,
+    pub input: Option<Shape>,
+    pub output: Option<Shape>,
+    pub params: u64,
+    pub macs: u64,
+    pub nodes: usize,
+}
+
+/// The facts of one successful compilation, by file.
+#[derive(Clone, Debug)]
+pub struct Facts {
+    pub files: HashMap<PathBuf, FileFacts>,
+    pub network: NetworkFacts,
+}
+
+impl FileFacts {
+    /// The outermost region with exactly range `at`.
+    pub fn region(&self, at: Loc) -> Option<&Region> {
+        self.by_loc.get(&at).map(|&i| &self.regions[i])
+    }
+
+    /// The innermost region that contains `[start, end)`.
+    fn innermost(&self, start: u32, end: u32) -> Option<usize> {
+        let after = self
+            .sorted
+            .partition_point(|&i| self.regions[i].at.start <= start);
+        let mut current = self.sorted.get(after.checked_sub(1)?).copied();
+        while let Some(i) = current {
+            let at = self.regions[i].at;
+            if at.start <= start && end <= at.end {
+                return Some(i);
+            }
+            current = self.regions[i].parent;
+        }
+        None
+    }
+
+    /// The innermost statement with facts that contains `offset`.
+    pub fn statement_at(&self, offset: usize) -> Option<&Region> {
+        let offset = offset as u32;
+        let mut current = self.innermost(offset, offset);
+        while let Some(i) = current {
+            let region = &self.regions[i];
+            if region.kind != RegionKind::Call && !region.evals.is_empty() {
+                return Some(region);
+            }
+            current = region.parent;
+        }
+        None
+    }
+
+    /// Statements with at least one evaluation.
+    pub fn statements(&self) -> impl Iterator<Item = &Region> {
+        self.regions
+            .iter()
+            .filter(|r| r.kind != RegionKind::Call && !r.evals.is_empty())
+    }
+}
+
+/// Per-region bookkeeping while the nodes are scanned.
+#[derive(Clone, Copy, Default)]
+struct Tracker {
+    /// Position (in topological order) of the last node counted.
+    last: Option<usize>,
+    /// The first node of the current evaluation, the level it matched at, and whether
+    /// it sits inside a `repeat` of the region itself.
+    first: Option<(NodeId, usize, bool)>,
+}
+
+impl Facts {
+    /// Scans the checked graph of a compilation. `files` lists every parsed file with
+    /// its path and text.
+    pub fn build(files: &[(&ast::File, PathBuf, &str)], graph: &Graph, info: &Info, network: &str) -> Facts {
+        let mut tables: HashMap<FileId, (PathBuf, FileFacts)> = HashMap::new();
+        for (file, path, text) in files {
+            tables.insert(file.file, (path.clone(), collect_regions(file, text)));
+        }
+        let mut trackers: HashMap<FileId, Vec<Tracker>> = tables
+            .iter()
+            .map(|(id, (_, t))| (*id, vec![Tracker::default(); t.regions.len()]))
+            .collect();
+        for (pos, id) in graph.nodes().enumerate() {
+            let node = graph.node(id);
+            if matches!(node.op, Op::Output) {
+                continue;
+            }
+            let Some(&shape) = info.shapes.get(&id) else { continue };
+            let cost = info.costs.get(&id).copied().unwrap_or_default();
+            let seen = Seen {
+                pos,
+                id,
+                node,
+                graph,
+                eval: Eval {
+                    output: shape,
+                    params: cost.params,
+                    macs: cost.macs,
+                    nodes: 1,
+                },
+            };
+            let mut lower_repeat = false;
+            for level in 0..=node.trace.len() {
+                let span = if level == 0 { node.span } else { node.trace[level - 1].span };
+                let (Some((_, table)), Some(tracker)) = (tables.get_mut(&span.file), trackers.get_mut(&span.file))
+                else {
+                    continue;
+                };
+                let mut passed_repeat = false;
+                let mut current = table.innermost(span.start, span.end);
+                while let Some(i) = current {
+                    // A `repeat` repeats its first node by itself, and so do the
+                    // regions around it.
+                    passed_repeat |= table.regions[i].kind == RegionKind::Repeat;
+                    observe(&mut table.regions[i], &mut tracker[i], &seen, level, lower_repeat || passed_repeat);
+                    current = table.regions[i].parent;
+                }
+                lower_repeat |= passed_repeat;
+            }
+        }
+        let report = Report::new(network, graph, info);
+        Facts {
+            files: tables.into_values().collect(),
+            network: NetworkFacts {
+                name: network.to_string(),
+                input: report.input,
+                output: report.output,
+                params: report.params,
+                macs: report.macs,
+                nodes: report.nodes,
+            },
+        }
+    }
+}
+
+/// The node being scanned.
+struct Seen<'a> {
+    pos: usize,
+    id: NodeId,
+    node: &'a Node,
+    graph: &'a Graph,
+    eval: Eval,
+}
+
+fn spans_equal(a: &[TraceFrame], b: &[TraceFrame]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.span == y.span)
+}
+
+fn leaf(name: &str) -> &str {
+    name.rsplit('.').next().unwrap_or(name)
+}
+
+/// Counts `seen` (which matched the region at trace level `level`) in the region.
+fn observe(region: &mut Region, tracker: &mut Tracker, seen: &Seen<'_>, level: usize, internal_repeat: bool) {
+    if tracker.last == Some(seen.pos) {
+        return;
+    }
+    let continues = match (tracker.last, tracker.first) {
+        (Some(last), Some((first_id, first_level, first_internal))) if last + 1 == seen.pos => {
+            let first = seen.graph.node(first_id);
+            let node = seen.node;
+            let same_outer = spans_equal(&first.trace[first_level..], &node.trace[level..]);
+            // The first node of the evaluation again: the next repetition, unless the
+            // region repeats it by itself.
+            let again = !first_internal
+                && first_level == level
+                && first.span == node.span
+                && spans_equal(&first.trace[..first_level], &node.trace[..level])
+                && leaf(&first.name) == leaf(&node.name);
+            same_outer && !again
+        }
+        _ => false,
+    };
+    if continues {
+        if let Some(eval) = region.evals.last_mut() {
+            eval.output = seen.eval.output;
+            eval.params += seen.eval.params;
+            eval.macs += seen.eval.macs;
+            eval.nodes += 1;
+        }
+    } else {
+        region.evals.push(seen.eval);
+        tracker.first = Some((seen.id, level, internal_repeat));
+    }
+    tracker.last = Some(seen.pos);
+}
+
+/// Every statement and call of a file, as regions with parent links.
+fn collect_regions(file: &ast::File, text: &str) -> FileFacts {
+    let mut regions = Vec::new();
+    for item in &file.items {
+        if let ast::Item::Network(def) | ast::Item::Block(def) = item {
+            body_regions(&def.body, &mut regions);
+        }
+    }
+    let mut sorted: Vec<usize> = (0..regions.len()).collect();
+    sorted.sort_by_key(|&i| {
+        let at: Loc = regions[i].at;
+        (at.start, std::cmp::Reverse(at.end), i)
+    });
+    let mut stack: Vec<usize> = Vec::new();
+    for &i in &sorted {
+        let at = regions[i].at;
+        while let Some(&top) = stack.last() {
+            if regions[top].at.contains(at) {
+                break;
+            }
+            stack.pop();
+        }
+        regions[i].parent = stack.last().copied();
+        stack.push(i);
+    }
+    let mut by_loc = HashMap::new();
+    for &i in &sorted {
+        by_loc.entry(regions[i].at).or_insert(i);
+    }
+    FileFacts {
+        text: text.to_string(),
+        regions,
+        sorted,
+        by_loc,
+    }
+}
+
+fn push(regions: &mut Vec<Region>, span: Span, kind: RegionKind) {
+    regions.push(Region {
+        at: span.into(),
+        kind,
+        parent: None,
+        evals: Vec::new(),
+    });
+}
+
+fn body_regions(body: &Body, out: &mut Vec<Region>) {
+    for stmt in &body.stmts {
+        let kind = match &stmt.kind {
+            StmtKind::Stage { .. } => RegionKind::Stage,
+            StmtKind::Repeat { .. } => RegionKind::Repeat,
+            StmtKind::Input(_) => RegionKind::Input,
+            _ => RegionKind::Stmt,
+        };
+        push(out, stmt.span, kind);
+        match &stmt.kind {
+            StmtKind::Input(e) | StmtKind::Let { value: e, .. } | StmtKind::Assert { cond: e, .. } => expr_regions(e, out),
+            StmtKind::Stage { body, with_shortcut, .. } => {
+                if let Some(call) = with_shortcut {
+                    push(out, call.span, RegionKind::Call);
+                }
+                body_regions(body, out);
+            }
+            StmtKind::Repeat { count, body, .. } => {
+                expr_regions(count, out);
+                body_regions(body, out);
+            }
+            StmtKind::Residual { from, body, shortcut } => {
+                if let Some(from) = from {
+                    expr_regions(from, out);
+                }
+                body_regions(body, out);
+                if let Some(clause) = shortcut {
+                    for kind in std::iter::once(&clause.first).chain(clause.second.as_ref()) {
+                        push(out, kind.call.span, RegionKind::Call);
+                    }
+                }
+            }
+            StmtKind::Csp { body, .. } => body_regions(body, out),
+            StmtKind::If { cond, then, otherwise } => {
+                expr_regions(cond, out);
+                body_regions(then, out);
+                if let Some(otherwise) = otherwise {
+                    body_regions(otherwise, out);
+                }
+            }
+            StmtKind::Expr { expr, .. } => expr_regions(expr, out),
+        }
+    }
+}
+
+/// Calls with arguments or in tensor position; plain names produce no nodes, but are
+/// cheap to include and keep the walk simple.
+fn expr_regions(e: &Expr, out: &mut Vec<Region>) {
+    match &e.kind {
+        ExprKind::Call(call) => {
+            push(out, call.span, RegionKind::Call);
+            for arg in call.args.iter().flatten() {
+                expr_regions(&arg.value, out);
+            }
+        }
+        ExprKind::List(items) => items.iter().for_each(|i| expr_regions(i, out)),
+        ExprKind::Unary(_, x) => expr_regions(x, out),
+        ExprKind::Binary(_, a, b) | ExprKind::Index(a, b) => {
+            expr_regions(a, out);
+            expr_regions(b, out);
+        }
+        ExprKind::If(c, a, b) => {
+            expr_regions(c, out);
+            expr_regions(a, out);
+            expr_regions(b, out);
+        }
+        ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Bool(_) | ExprKind::Str(_) | ExprKind::In => {}
+    }
+}

@@ -1,0 +1,324 @@
+//! Tests of the features on a workspace of in-memory documents (the loader serves
+//! open documents, so imports between them need no files on disk).
+
+use super::analysis::Workspace;
+use super::facts::RegionKind;
+use super::*;
+use lsp_types::{InlayHintLabel, Position, Range, TextDocumentContentChangeEvent, Uri};
+use std::path::PathBuf;
+use std::str::FromStr;
+
+const BLOCKS: &str = "\
+# The basic block.
+block basic(width: int, stride: int = 1) {
+    residual {
+        conv(width, k: 3, stride: stride); bn; relu
+        conv(width, k: 3); bn
+    } shortcut identity or projection
+    relu
+}
+";
+
+const NET: &str = "\
+import \"blocks.resnet\"
+
+network tiny(classes: int = 10) {
+    input [3, 32, 32]
+    conv(16, k: 3); bn; relu
+    stage s1: repeat 2 basic(16)
+    stage s2 {
+        basic(32, stride: 2)
+        basic(32)
+    }
+    let pooled = avgpool
+    flatten; linear(classes) as fc
+}
+";
+
+fn uri(name: &str) -> Uri {
+    Uri::from_str(&format!("file:///virtual/{name}")).unwrap()
+}
+
+fn path(name: &str) -> PathBuf {
+    PathBuf::from(format!("/virtual/{name}"))
+}
+
+fn workspace(files: &[(&str, &str)]) -> Workspace {
+    let mut ws = Workspace::new();
+    for (name, text) in files {
+        ws.open(uri(name), text.to_string(), 1);
+    }
+    ws.flush();
+    ws
+}
+
+/// The byte offset of the `nth` occurrence of `needle` in `text`.
+fn at(text: &str, needle: &str, nth: usize) -> usize {
+    text.match_indices(needle)
+        .nth(nth)
+        .unwrap_or_else(|| panic!("`{needle}` #{nth} not found"))
+        .0
+}
+
+fn hints(ws: &Workspace, name: &str) -> Vec<(u32, String)> {
+    inlay_hints(ws, &path(name), None)
+        .into_iter()
+        .map(|h| match h.label {
+            InlayHintLabel::String(s) => (h.position.line, s),
+            InlayHintLabel::LabelParts(_) => panic!("plain labels expected"),
+        })
+        .collect()
+}
+
+fn hover_text(ws: &Workspace, name: &str, offset: usize) -> String {
+    let hover = hover::hover(ws, &path(name), offset).expect("a hover");
+    match hover.contents {
+        lsp_types::HoverContents::Markup(m) => m.value,
+        other => panic!("markdown expected, got {other:?}"),
+    }
+}
+
+#[test]
+fn inlay_hints_show_the_shape_after_each_line() {
+    let ws = workspace(&[("blocks.resnet", BLOCKS), ("net.resnet", NET)]);
+    let expected: Vec<(u32, String)> = [
+        (4, "[16, 32, 32]"),
+        (5, "[16, 32, 32]"),
+        (7, "[32, 16, 16]"),
+        (8, "[32, 16, 16]"),
+        (9, "[32, 16, 16]"),
+        (10, "[32, 1, 1]"),
+        (11, "[10, 1, 1]"),
+    ]
+    .iter()
+    .map(|&(line, shape)| (line, format!("→ {shape}")))
+    .collect();
+    assert_eq!(hints(&ws, "net.resnet"), expected);
+    // The block shows its first instance.
+    let expected: Vec<(u32, String)> = [(3, "[16, 32, 32]"), (4, "[16, 32, 32]"), (5, "[16, 32, 32]"), (6, "[16, 32, 32]")]
+        .iter()
+        .map(|&(line, shape)| (line, format!("→ {shape}")))
+        .collect();
+    assert_eq!(hints(&ws, "blocks.resnet"), expected);
+    // The hint sits at the end of its line.
+    let first = &inlay_hints(&ws, &path("net.resnet"), None)[0];
+    assert_eq!(first.position, Position::new(4, 28));
+}
+
+#[test]
+fn evaluations_are_counted_per_instance() {
+    let ws = workspace(&[("blocks.resnet", BLOCKS), ("net.resnet", NET)]);
+    let blocks = ws.facts(&path("blocks.resnet")).expect("facts from the importer");
+    let relu = at(BLOCKS, "relu\n}", 0);
+    let region = blocks.file.statement_at(relu).unwrap();
+    assert_eq!(region.evals.len(), 4, "two repetitions and two calls");
+    let net = ws.facts(&path("net.resnet")).unwrap();
+    let call = at(NET, "basic(16)", 0);
+    let region = net.region(call, call + "basic(16)".len()).unwrap();
+    assert_eq!(region.evals.len(), 2, "the two repetitions of the call");
+    // One basic block at 16 channels: two 3×3 convs and two BNs.
+    assert_eq!(region.evals[0].params, 2 * (16 * 16 * 9) + 2 * 32);
+    let stage = net.file.statement_at(at(NET, "repeat 2", 0)).unwrap();
+    assert_eq!(stage.kind, RegionKind::Repeat);
+    assert_eq!(stage.evals.len(), 1);
+    assert_eq!(stage.evals[0].params, 2 * region.evals[0].params);
+}
+
+#[test]
+fn hover_shows_shapes_costs_and_docs() {
+    let ws = workspace(&[("blocks.resnet", BLOCKS), ("net.resnet", NET)]);
+    let text = hover_text(&ws, "net.resnet", at(NET, "basic(32, stride", 0) + 2);
+    assert!(text.contains("block basic(width: int, stride: int = 1)"), "{text}");
+    assert!(text.contains("The basic block."), "{text}");
+    assert!(text.contains("→ `[32, 16, 16]`"), "{text}");
+    assert!(text.contains("defined in /virtual/blocks.resnet"), "{text}");
+    let text = hover_text(&ws, "net.resnet", at(NET, "linear", 0));
+    assert!(text.contains("Fully connected layer"), "{text}");
+    assert!(text.contains("→ `[10, 1, 1]` · 330 params"), "{text}");
+    let text = hover_text(&ws, "net.resnet", at(NET, "s2", 0));
+    assert!(text.contains("stage output → `[32, 16, 16]`"), "{text}");
+    let text = hover_text(&ws, "net.resnet", at(NET, "tiny", 0));
+    assert!(text.contains("input `[3, 32, 32]` → output `[10, 1, 1]`"), "{text}");
+    let text = hover_text(&ws, "net.resnet", at(NET, "pooled", 0));
+    assert!(text.contains("let pooled = avgpool") && text.contains("`[32, 1, 1]`"), "{text}");
+    let text = hover_text(&ws, "blocks.resnet", at(BLOCKS, "relu\n}", 0));
+    assert!(text.contains("first of 4 instances"), "{text}");
+    let text = hover_text(&ws, "blocks.resnet", at(BLOCKS, "projection", 0));
+    assert!(text.contains("Option B"), "{text}");
+    let text = hover_text(&ws, "blocks.resnet", at(BLOCKS, "residual", 0));
+    assert!(text.contains("y = F(x) + S(x)"), "{text}");
+    let text = hover_text(&ws, "blocks.resnet", at(BLOCKS, "stride: stride", 0) + 9);
+    assert!(text.contains("stride: int = 1") && text.contains("parameter of `basic`"), "{text}");
+}
+
+#[test]
+fn definitions_and_references_cross_imports() {
+    let ws = workspace(&[("blocks.resnet", BLOCKS), ("net.resnet", NET)]);
+    let def = navigation::definition(&ws, &path("net.resnet"), at(NET, "basic(32)", 0)).unwrap();
+    assert_eq!(def.uri, uri("blocks.resnet"));
+    assert_eq!(def.range, Range::new(Position::new(1, 6), Position::new(1, 11)));
+    let refs = navigation::references(&ws, &path("blocks.resnet"), at(BLOCKS, "basic", 1), true);
+    let in_net = refs.iter().filter(|l| l.uri == uri("net.resnet")).count();
+    assert_eq!((refs.len(), in_net), (4, 3));
+    // The named argument `stride: 2` refers to the parameter.
+    let refs = navigation::references(&ws, &path("blocks.resnet"), at(BLOCKS, "stride: int", 0), false);
+    assert_eq!(refs.len(), 2, "{refs:?}");
+    let def = navigation::definition(&ws, &path("net.resnet"), at(NET, "classes)", 0)).unwrap();
+    assert_eq!(def.range.start, Position::new(2, 13));
+    let import = navigation::definition(&ws, &path("net.resnet"), 9).unwrap();
+    assert_eq!(import.uri, uri("blocks.resnet"));
+}
+
+#[test]
+fn rename_changes_every_file() {
+    let ws = workspace(&[("blocks.resnet", BLOCKS), ("net.resnet", NET)]);
+    let edit = navigation::rename(&ws, &path("net.resnet"), at(NET, "basic(16)", 0), "unit").unwrap();
+    let changes = edit.changes.unwrap();
+    assert_eq!(changes[&uri("blocks.resnet")].len(), 1);
+    assert_eq!(changes[&uri("net.resnet")].len(), 3);
+    let edit = navigation::rename(&ws, &path("blocks.resnet"), at(BLOCKS, "stride: int", 0), "step").unwrap();
+    let changes = edit.changes.unwrap();
+    assert_eq!(changes[&uri("blocks.resnet")].len(), 2);
+    assert_eq!(changes[&uri("net.resnet")].len(), 1);
+    assert!(navigation::rename(&ws, &path("net.resnet"), at(NET, "basic(16)", 0), "residual").is_err());
+    assert!(navigation::rename(&ws, &path("net.resnet"), at(NET, "basic(16)", 0), "conv").is_err());
+    assert!(navigation::rename(&ws, &path("net.resnet"), at(NET, "basic(16)", 0), "2x").is_err());
+}
+
+const MISMATCH: &str = "\
+network bad {
+    input [3, 32, 32]
+    conv(16)
+    residual {
+        conv(32, stride: 2); bn
+    }
+    relu
+}
+";
+
+#[test]
+fn diagnostics_and_the_projection_fix() {
+    let mut ws = Workspace::new();
+    ws.open(uri("bad.resnet"), MISMATCH.to_string(), 1);
+    let published = ws.flush();
+    assert_eq!(published.len(), 1);
+    let d = &published[0].diagnostics[0];
+    assert_eq!(d.code, Some(lsp_types::NumberOrString::String("E0301".into())));
+    assert_eq!(d.range.start, Position::new(3, 4));
+    assert!(d.message.contains("help: a shortcut that changes the shape fits here"), "{}", d.message);
+    assert!(d.related_information.as_ref().is_some_and(|r| !r.is_empty()));
+    let actions = actions::code_actions(&ws, &path("bad.resnet"), d.range);
+    let titles: Vec<&str> = actions.iter().map(|a| a.title.as_str()).collect();
+    assert!(titles.contains(&"Use `shortcut identity or projection`"), "{titles:?}");
+    let fix = actions
+        .iter()
+        .find(|a| a.title == "Use `shortcut identity or projection`")
+        .unwrap();
+    assert_eq!(fix.is_preferred, Some(true));
+    let edit = &fix.edit.as_ref().unwrap().changes.as_ref().unwrap()[&uri("bad.resnet")][0];
+    assert_eq!(edit.new_text, " shortcut identity or projection");
+    assert_eq!(edit.range.start, Position::new(5, 5));
+    // Applying it fixes the model.
+    let change = TextDocumentContentChangeEvent {
+        range: Some(edit.range),
+        range_length: None,
+        text: edit.new_text.clone(),
+    };
+    ws.change(&uri("bad.resnet"), vec![change], 2);
+    let published = ws.flush();
+    assert_eq!(published[0].diagnostics, vec![]);
+    assert_eq!(published[0].version, Some(2));
+}
+
+#[test]
+fn did_you_mean_becomes_a_replacement() {
+    let text = "network n {\n    input [3, 8, 8]\n    conv(4); bn; relux\n}\n";
+    let ws = workspace(&[("typo.resnet", text)]);
+    let doc = ws.document(&uri("typo.resnet")).unwrap();
+    let d = &doc.diagnostics[0];
+    let code = d.lsp.code.clone();
+    assert!(matches!(code, Some(lsp_types::NumberOrString::String(c)) if c == "E0201" || c == "E0202"));
+    assert!(d.lsp.message.contains("help: did you mean `relu`?"), "{}", d.lsp.message);
+    let actions = actions::code_actions(&ws, &path("typo.resnet"), d.lsp.range);
+    assert_eq!(actions.len(), 1);
+    let edit = &actions[0].edit.as_ref().unwrap().changes.as_ref().unwrap()[&uri("typo.resnet")][0];
+    assert_eq!(edit.new_text, "relu");
+}
+
+#[test]
+fn a_parse_error_keeps_the_last_good_parse() {
+    let mut ws = workspace(&[("blocks.resnet", BLOCKS), ("net.resnet", NET)]);
+    // Break the syntax at the top of the file, after the import.
+    let broken = NET.replacen("network tiny", "network tiny (", 1);
+    let change = TextDocumentContentChangeEvent {
+        range: None,
+        range_length: None,
+        text: broken.clone(),
+    };
+    ws.change(&uri("net.resnet"), vec![change], 2);
+    let published = ws.flush();
+    let mine = published.iter().find(|p| p.uri == uri("net.resnet")).unwrap();
+    assert_eq!(mine.diagnostics[0].code, Some(lsp_types::NumberOrString::String("E0101".into())));
+    // Hover, hints and navigation still work below the edit, shifted by one byte.
+    let text = hover_text(&ws, "net.resnet", at(&broken, "linear", 0));
+    assert!(text.contains("→ `[10, 1, 1]`"), "{text}");
+    assert_eq!(hints(&ws, "net.resnet").len(), 7);
+    let def = navigation::definition(&ws, &path("net.resnet"), at(&broken, "basic(32)", 0)).unwrap();
+    assert_eq!(def.uri, uri("blocks.resnet"));
+}
+
+#[test]
+fn editing_an_import_rechecks_its_importers() {
+    let mut ws = workspace(&[("blocks.resnet", BLOCKS), ("net.resnet", NET)]);
+    let broken = BLOCKS.replace("conv(width, k: 3); bn", "conv(width, k: 3, groups: 3); bn");
+    let change = TextDocumentContentChangeEvent {
+        range: None,
+        range_length: None,
+        text: broken,
+    };
+    ws.change(&uri("blocks.resnet"), vec![change], 2);
+    let published = ws.flush();
+    let blocks = published.iter().find(|p| p.uri == uri("blocks.resnet")).unwrap();
+    assert!(!blocks.diagnostics.is_empty(), "the importer's check reports in the block's file");
+    let code = blocks.diagnostics[0].code.clone();
+    assert!(matches!(code, Some(lsp_types::NumberOrString::String(c)) if c.starts_with("E03")));
+}
+
+#[test]
+fn completion_offers_what_fits_the_cursor() {
+    let text = NET.replace("    flatten;", "    basic(8, )\n    flatten;");
+    let ws = workspace(&[("blocks.resnet", BLOCKS), ("net.resnet", &text)]);
+    let labels = |offset: usize| -> Vec<String> {
+        completion::completion(&ws, &path("net.resnet"), offset, true)
+            .into_iter()
+            .map(|i| i.label)
+            .collect()
+    };
+    let inside = at(&text, "basic(8, )", 0) + "basic(8, ".len();
+    let params = labels(inside);
+    assert!(params.contains(&"stride".to_string()) && params.contains(&"width".to_string()), "{params:?}");
+    let top = labels(at(&text, "flatten", 0));
+    for expected in ["conv", "basic", "residual", "pooled", "classes"] {
+        assert!(top.contains(&expected.to_string()), "{expected} in {top:?}");
+    }
+    let items = completion::completion(&ws, &path("net.resnet"), at(&text, "flatten", 0), true);
+    let conv = items.iter().find(|i| i.label == "conv").unwrap();
+    assert_eq!(conv.insert_text.as_deref(), Some("conv(${1:out})"));
+    let basic = items.iter().find(|i| i.label == "basic").unwrap();
+    assert_eq!(basic.insert_text.as_deref(), Some("basic(${1:width})"));
+    let blocks = completion::completion(&ws, &path("blocks.resnet"), at(BLOCKS, "identity", 0), true);
+    let kinds: Vec<&str> = blocks.iter().map(|i| i.label.as_str()).collect();
+    assert_eq!(kinds, ["identity", "zeropad", "projection", "maxpool_projection", "weighted"]);
+}
+
+#[test]
+fn outline_lists_networks_stages_and_blocks() {
+    let ws = workspace(&[("blocks.resnet", BLOCKS), ("net.resnet", NET)]);
+    let outline = symbols::document_symbols(&ws, &path("net.resnet"));
+    assert_eq!(outline.len(), 1);
+    let stages: Vec<&str> = outline[0].children.iter().flatten().map(|s| s.name.as_str()).collect();
+    assert_eq!((outline[0].name.as_str(), stages), ("tiny", vec!["s1", "s2"]));
+    let outline = symbols::document_symbols(&ws, &path("blocks.resnet"));
+    assert_eq!(outline[0].name, "basic");
+    assert!(ws.document(&uri("blocks.resnet")).unwrap().diagnostics.is_empty(), "a library has no E0213");
+}
