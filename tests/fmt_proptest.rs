@@ -30,19 +30,29 @@ fn config() -> Config {
 type Text = BoxedStrategy<String>;
 
 fn pick(options: &'static [&'static str]) -> Text {
-    proptest::sample::select(options).prop_map(str::to_string).boxed()
+    proptest::sample::select(options)
+        .prop_map(str::to_string)
+        .boxed()
 }
 
 /// Names that are not reserved words (a few of them start like one).
 fn name() -> Text {
     pick(&[
-        "a", "b", "x", "y", "width", "depth", "conv", "bn", "relu", "basic", "n", "k_1", "_t", "inner",
-        "iffy", "notes", "orbit", "asx",
+        "a", "b", "x", "y", "width", "depth", "conv", "bn", "relu", "basic", "n", "k_1", "_t",
+        "inner", "iffy", "notes", "orbit", "asx",
     ])
 }
 
 fn comment() -> Text {
-    pick(&[" c", "", "# nested", " trailing   ", " x; y { }", " ×·é", "!"])
+    pick(&[
+        " c",
+        "",
+        "# nested",
+        " trailing   ",
+        " x; y { }",
+        " ×·é",
+        "!",
+    ])
 }
 
 /// White space between tokens: mostly a space, sometimes a line break, a blank line or
@@ -72,8 +82,23 @@ fn stmt_sep() -> Text {
 
 fn literal() -> Text {
     pick(&[
-        "0", "7", "64", "1_000", "00", "9223372036854775807", "0.5", "1e-5", "2.", "3E+2", "1.25e3",
-        "0.0", "true", "false", "\"msg # not a comment\"", "\"\"", "in",
+        "0",
+        "7",
+        "64",
+        "1_000",
+        "00",
+        "9223372036854775807",
+        "0.5",
+        "1e-5",
+        "2.",
+        "3E+2",
+        "1.25e3",
+        "0.0",
+        "true",
+        "false",
+        "\"msg # not a comment\"",
+        "\"\"",
+        "in",
     ])
 }
 
@@ -100,7 +125,9 @@ fn expr() -> Text {
 }
 
 fn binary_op() -> Text {
-    pick(&["or", "and", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "//", "%", "|"])
+    pick(&[
+        "or", "and", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "//", "%", "|",
+    ])
 }
 
 /// `(arg, name: arg,)`: positional and named arguments in any order.
@@ -126,7 +153,11 @@ fn call() -> Text {
 
 fn shortcut_kind() -> Text {
     let from = prop::option::of(prop_oneof![Just("in".to_string()), name()]);
-    (pick(&["identity", "projection", "zeropad", "weighted"]), prop::option::of(args(literal())), from)
+    (
+        pick(&["identity", "projection", "zeropad", "weighted"]),
+        prop::option::of(args(literal())),
+        from,
+    )
         .prop_map(|(k, a, f)| {
             let from = f.map(|f| format!(" from {f}")).unwrap_or_default();
             format!("{k}{}{from}", a.unwrap_or_default())
@@ -161,30 +192,54 @@ fn stmt() -> Text {
             // continue the count.
             let safe = inner
                 .clone()
-                .prop_filter("starts with a name or keyword", |s| s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_'));
-            let with = prop::option::of(call()).prop_map(|c| c.map(|c| format!(" with shortcut {c}")).unwrap_or_default());
-            let index = prop::option::of(name()).prop_map(|i| i.map(|i| format!(" as {i}")).unwrap_or_default());
+                .prop_filter("starts with a name or keyword", |s| {
+                    s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                });
+            let with = prop::option::of(call())
+                .prop_map(|c| c.map(|c| format!(" with shortcut {c}")).unwrap_or_default());
+            let index = prop::option::of(name())
+                .prop_map(|i| i.map(|i| format!(" as {i}")).unwrap_or_default());
             prop_oneof![
-                (name(), body.clone(), with.clone()).prop_map(|(n, b, w)| format!("stage {n} {b}{w}")),
-                (name(), sep(), inner.clone(), with).prop_map(|(n, s, st, w)| format!("stage {n}:{s}{st}{w}")),
-                (expr(), index.clone(), body.clone()).prop_map(|(c, i, b)| format!("repeat {c}{i} {b}")),
+                (name(), body.clone(), with.clone())
+                    .prop_map(|(n, b, w)| format!("stage {n} {b}{w}")),
+                (name(), sep(), inner.clone(), with)
+                    .prop_map(|(n, s, st, w)| format!("stage {n}:{s}{st}{w}")),
+                (expr(), index.clone(), body.clone())
+                    .prop_map(|(c, i, b)| format!("repeat {c}{i} {b}")),
                 (literal(), index, safe).prop_map(|(c, i, st)| format!("repeat {c}{i} {st}")),
-                (prop::option::of(expr()), body.clone(), prop::option::of((sep(), shortcut_kind(), prop::option::of(shortcut_kind()))))
+                (
+                    prop::option::of(expr()),
+                    body.clone(),
+                    prop::option::of((sep(), shortcut_kind(), prop::option::of(shortcut_kind())))
+                )
                     .prop_map(|(from, b, clause)| {
                         let from = from.map(|f| format!(" from {f}")).unwrap_or_default();
-                        let clause = clause.map(|(s, first, second)| {
-                            let second = second.map(|k| format!(" or {k}")).unwrap_or_default();
-                            format!("{s}shortcut {first}{second}")
-                        }).unwrap_or_default();
+                        let clause = clause
+                            .map(|(s, first, second)| {
+                                let second = second.map(|k| format!(" or {k}")).unwrap_or_default();
+                                format!("{s}shortcut {first}{second}")
+                            })
+                            .unwrap_or_default();
                         format!("residual{from} {b}{clause}")
                     }),
-                (prop::option::of(args(literal())), body.clone()).prop_map(|(a, b)| format!("csp{} {b}", a.unwrap_or_default())),
-                (expr(), body.clone(), prop::option::of(prop_oneof![
-                    body.clone().prop_map(|b| format!(" else {b}")),
-                    (expr(), body.clone(), prop::option::of(body.clone())).prop_map(|(c, b, e)| {
-                        format!(" else if {c} {b}{}", e.map(|e| format!(" else {e}")).unwrap_or_default())
-                    }),
-                ])).prop_map(|(c, b, e)| format!("if {c} {b}{}", e.unwrap_or_default())),
+                (prop::option::of(args(literal())), body.clone())
+                    .prop_map(|(a, b)| format!("csp{} {b}", a.unwrap_or_default())),
+                (
+                    expr(),
+                    body.clone(),
+                    prop::option::of(prop_oneof![
+                        body.clone().prop_map(|b| format!(" else {b}")),
+                        (expr(), body.clone(), prop::option::of(body.clone())).prop_map(
+                            |(c, b, e)| {
+                                format!(
+                                    " else if {c} {b}{}",
+                                    e.map(|e| format!(" else {e}")).unwrap_or_default()
+                                )
+                            }
+                        ),
+                    ])
+                )
+                    .prop_map(|(c, b, e)| format!("if {c} {b}{}", e.unwrap_or_default())),
             ]
         })
         .boxed()
@@ -193,7 +248,11 @@ fn stmt() -> Text {
 /// `{ stmts }` with random separators; a statement that begins with `(`, `[` or `-`
 /// follows a `;` so that it does not continue the one before.
 fn body(stmt: Text) -> Text {
-    (sep(), prop::collection::vec((stmt, stmt_sep()), 0..5), sep())
+    (
+        sep(),
+        prop::collection::vec((stmt, stmt_sep()), 0..5),
+        sep(),
+    )
         .prop_map(|(open, stmts, close)| {
             let mut text = format!("{{{open}");
             let mut previous_sep = String::new();
@@ -214,7 +273,14 @@ fn body(stmt: Text) -> Text {
 }
 
 fn param() -> Text {
-    let ty = prop::option::of(pick(&["int", "float", "bool", "[int]", "start | middle | end", "a|b"]));
+    let ty = prop::option::of(pick(&[
+        "int",
+        "float",
+        "bool",
+        "[int]",
+        "start | middle | end",
+        "a|b",
+    ]));
     (name(), ty, prop::option::of(expr()))
         .prop_map(|(n, t, d)| {
             let t = t.map(|t| format!(": {t}")).unwrap_or_default();

@@ -117,7 +117,8 @@ impl Server {
     }
 
     fn send_raw(&mut self, body: &str) {
-        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).expect("the server reads stdin");
+        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len())
+            .expect("the server reads stdin");
         self.stdin.flush().expect("the server reads stdin");
     }
 
@@ -128,7 +129,9 @@ impl Server {
 
     fn next_message(&mut self, deadline: Instant) -> Value {
         let left = deadline.saturating_duration_since(Instant::now());
-        self.incoming.recv_timeout(left).expect("the server answers in time")
+        self.incoming
+            .recv_timeout(left)
+            .expect("the server answers in time")
     }
 
     /// Sends a request and returns its response (result or error object).
@@ -161,7 +164,10 @@ impl Server {
             });
             if let Some(i) = position {
                 let n = self.notifications.remove(i);
-                return n["params"]["diagnostics"].as_array().cloned().unwrap_or_default();
+                return n["params"]["diagnostics"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
             }
             let message = self.next_message(deadline);
             self.notifications.push(message);
@@ -183,7 +189,9 @@ fn uri(path: &Path) -> String {
 }
 
 fn position(text: &str, needle: &str) -> Value {
-    let offset = text.find(needle).unwrap_or_else(|| panic!("`{needle}` in the text"));
+    let offset = text
+        .find(needle)
+        .unwrap_or_else(|| panic!("`{needle}` in the text"));
     let line = text[..offset].matches('\n').count();
     let column = offset - text[..offset].rfind('\n').map_or(0, |i| i + 1);
     json!({ "line": line, "character": column })
@@ -199,7 +207,13 @@ fn apply(text: &str, edits: &[Value]) -> String {
     };
     let mut edits: Vec<(usize, usize, String)> = edits
         .iter()
-        .map(|e| (offset(&e["range"]["start"]), offset(&e["range"]["end"]), e["newText"].as_str().unwrap().to_string()))
+        .map(|e| {
+            (
+                offset(&e["range"]["start"]),
+                offset(&e["range"]["end"]),
+                e["newText"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     edits.sort_by_key(|e| std::cmp::Reverse(e.0));
     let mut out = text.to_string();
@@ -218,7 +232,10 @@ fn an_editor_session() {
     let mut server = Server::start();
 
     // Requests before `initialize` are refused, not crashed on.
-    let early = server.request("textDocument/hover", json!({ "textDocument": doc, "position": { "line": 0, "character": 0 } }));
+    let early = server.request(
+        "textDocument/hover",
+        json!({ "textDocument": doc, "position": { "line": 0, "character": 0 } }),
+    );
     assert_eq!(early["error"]["code"], -32002, "{early}");
 
     let init = server.request(
@@ -227,7 +244,13 @@ fn an_editor_session() {
             "textDocument": { "completion": { "completionItem": { "snippetSupport": true } } } } }),
     );
     let capabilities = &init["result"]["capabilities"];
-    for provider in ["hoverProvider", "inlayHintProvider", "definitionProvider", "renameProvider", "documentFormattingProvider"] {
+    for provider in [
+        "hoverProvider",
+        "inlayHintProvider",
+        "definitionProvider",
+        "renameProvider",
+        "documentFormattingProvider",
+    ] {
         assert!(!capabilities[provider].is_null(), "{provider} in {init}");
     }
     server.notify("initialized", json!({}));
@@ -243,25 +266,47 @@ fn an_editor_session() {
     assert_eq!(d["code"], "E0301");
     assert_eq!(d["source"], "resc");
     assert_eq!(d["range"]["start"], position(MODEL, "residual {"));
-    assert_eq!(d["range"]["end"], json!({ "line": 11, "character": 9 }));
-    assert!(d["message"].as_str().unwrap().contains("help: a shortcut that changes the shape fits here"));
+    assert_eq!(d["range"]["end"], json!({ "line": 7, "character": 16 }));
+    assert!(d["message"]
+        .as_str()
+        .unwrap()
+        .contains("help: a shortcut that changes the shape fits here"));
 
     // Insert the shortcut clause after the residual's body: the error goes away.
-    let fixed = MODEL.replacen("        }\n        relu", "        } shortcut identity or projection\n        relu", 1);
+    let fixed = MODEL.replacen(
+        "        }\n        relu",
+        "        } shortcut identity or projection\n        relu",
+        1,
+    );
     server.notify(
         "textDocument/didChange",
         json!({ "textDocument": { "uri": model_uri, "version": 2 }, "contentChanges": [{
-            "range": { "start": { "line": 11, "character": 9 }, "end": { "line": 11, "character": 9 } },
+            "range": { "start": { "line": 10, "character": 9 }, "end": { "line": 10, "character": 9 } },
             "text": " shortcut identity or projection" }] }),
     );
     assert_eq!(server.diagnostics(&model_uri), Vec::<Value>::new());
 
     // Hover on a layer gives its output shape.
-    let hover = server.request("textDocument/hover", json!({ "textDocument": doc, "position": position(&fixed, "linear") }));
-    let value = hover["result"]["contents"]["value"].as_str().expect("markdown hover").to_string();
+    let hover = server.request(
+        "textDocument/hover",
+        json!({ "textDocument": doc, "position": position(&fixed, "linear") }),
+    );
+    let value = hover["result"]["contents"]["value"]
+        .as_str()
+        .expect("markdown hover")
+        .to_string();
     assert!(value.contains("→ `[10, 1, 1]`"), "{value}");
-    let hover = server.request("textDocument/hover", json!({ "textDocument": doc, "position": position(&fixed, "two") }));
-    assert!(hover["result"]["contents"]["value"].as_str().unwrap().contains("`[32, 16, 16]`"), "{hover}");
+    let hover = server.request(
+        "textDocument/hover",
+        json!({ "textDocument": doc, "position": position(&fixed, "two {") }),
+    );
+    assert!(
+        hover["result"]["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("`[32, 16, 16]`"),
+        "{hover}"
+    );
 
     // An inlay hint on every line that ends a layer, block or stage statement.
     let hints = server.request(
@@ -269,11 +314,27 @@ fn an_editor_session() {
         json!({ "textDocument": doc, "range": { "start": { "line": 0, "character": 0 }, "end": { "line": 40, "character": 0 } } }),
     );
     let hints = hints["result"].as_array().expect("a list of hints").clone();
-    let hinted: Vec<u64> = hints.iter().map(|h| h["position"]["line"].as_u64().unwrap()).collect();
+    let hinted: Vec<u64> = hints
+        .iter()
+        .map(|h| h["position"]["line"].as_u64().unwrap())
+        .collect();
     let layer_lines: Vec<u64> = fixed
         .lines()
         .enumerate()
-        .filter(|(_, l)| ["conv", "bn", "relu", "basic(", "avgpool", "flatten", "linear", "} shortcut"].iter().any(|w| l.contains(w)))
+        .filter(|(_, l)| {
+            [
+                "conv",
+                "bn",
+                "relu",
+                "basic(",
+                "avgpool",
+                "flatten",
+                "linear",
+                "} shortcut",
+            ]
+            .iter()
+            .any(|w| l.contains(w))
+        })
         .filter(|(_, l)| !l.trim_start().starts_with("import"))
         .map(|(i, _)| i as u64)
         .collect();
@@ -284,9 +345,19 @@ fn an_editor_session() {
     assert_eq!(last["label"], "→ [10, 1, 1]");
 
     // Go to the definition of a block call in the imported file.
-    let definition = server.request("textDocument/definition", json!({ "textDocument": doc, "position": position(&fixed, "basic(32)") }));
-    assert_eq!(definition["result"]["uri"], blocks_uri.as_str(), "{definition}");
-    assert_eq!(definition["result"]["range"]["start"], json!({ "line": 1, "character": 6 }));
+    let definition = server.request(
+        "textDocument/definition",
+        json!({ "textDocument": doc, "position": position(&fixed, "basic(32)") }),
+    );
+    assert_eq!(
+        definition["result"]["uri"],
+        blocks_uri.as_str(),
+        "{definition}"
+    );
+    assert_eq!(
+        definition["result"]["range"]["start"],
+        json!({ "line": 1, "character": 6 })
+    );
 
     // Rename the block: its definition and every call, in both files.
     let rename = server.request(
@@ -294,16 +365,26 @@ fn an_editor_session() {
         json!({ "textDocument": doc, "position": position(&fixed, "basic(16)"), "newName": "unit" }),
     );
     let changes = &rename["result"]["changes"];
-    assert_eq!(changes[&blocks_uri].as_array().map(Vec::len), Some(1), "{rename}");
+    assert_eq!(
+        changes[&blocks_uri].as_array().map(Vec::len),
+        Some(1),
+        "{rename}"
+    );
     let in_model = changes[&model_uri].as_array().expect("edits in the model");
     assert_eq!(in_model.len(), 3, "the import list and two calls: {rename}");
     let renamed = apply(&fixed, in_model);
-    assert!(renamed.contains("import \"blocks.resnet\" (unit)") && renamed.contains("repeat 2 unit(16)"));
+    assert!(
+        renamed.contains("import \"blocks.resnet\" (unit)")
+            && renamed.contains("repeat 2 unit(16)")
+    );
     let bad_name = server.request(
         "textDocument/rename",
         json!({ "textDocument": doc, "position": position(&fixed, "basic(16)"), "newName": "not a name" }),
     );
-    assert!(bad_name["error"]["message"].as_str().is_some(), "{bad_name}");
+    assert!(
+        bad_name["error"]["message"].as_str().is_some(),
+        "{bad_name}"
+    );
 
     // Formatting: the edits give the canonical layout, which then needs none.
     let messy = fixed.replace("    conv(16, k: 3); bn; relu", "    conv(16,k:3);bn;relu");
@@ -312,8 +393,14 @@ fn an_editor_session() {
         json!({ "textDocument": { "uri": model_uri, "version": 3 }, "contentChanges": [{ "text": messy }] }),
     );
     let options = json!({ "tabSize": 4, "insertSpaces": true });
-    let edits = server.request("textDocument/formatting", json!({ "textDocument": doc, "options": options }));
-    let edits = edits["result"].as_array().expect("formatting edits").clone();
+    let edits = server.request(
+        "textDocument/formatting",
+        json!({ "textDocument": doc, "options": options }),
+    );
+    let edits = edits["result"]
+        .as_array()
+        .expect("formatting edits")
+        .clone();
     assert!(!edits.is_empty());
     let formatted = apply(&messy, &edits);
     assert!(formatted.contains("conv(16, k: 3)"), "{formatted}");
@@ -321,7 +408,10 @@ fn an_editor_session() {
         "textDocument/didChange",
         json!({ "textDocument": { "uri": model_uri, "version": 4 }, "contentChanges": [{ "text": formatted }] }),
     );
-    let again = server.request("textDocument/formatting", json!({ "textDocument": doc, "options": options }));
+    let again = server.request(
+        "textDocument/formatting",
+        json!({ "textDocument": doc, "options": options }),
+    );
     assert_eq!(again["result"], json!([]), "{again}");
 
     // Malformed input gets error responses; the server keeps answering.
@@ -336,7 +426,10 @@ fn an_editor_session() {
     server.notify("$/noSuchNotification", json!({}));
     let bad_params = server.request("textDocument/hover", json!({ "nonsense": true }));
     assert_eq!(bad_params["error"]["code"], -32602, "{bad_params}");
-    let symbols = server.request("textDocument/documentSymbol", json!({ "textDocument": doc }));
+    let symbols = server.request(
+        "textDocument/documentSymbol",
+        json!({ "textDocument": doc }),
+    );
     assert_eq!(symbols["result"][0]["name"], "small", "{symbols}");
 
     // Shutdown, then exit with status 0.

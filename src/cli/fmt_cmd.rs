@@ -1,10 +1,11 @@
 //! `resc fmt FILE… [--check]`: rewrites `.resnet` files in the canonical layout of
 //! [`crate::fmt`], or with `--check` lists the files that would change.
 //!
-//! Directories are searched recursively for `*.resnet` files, in sorted order. A file
-//! that does not parse is reported and left alone. A file is rewritten only when its
-//! text changes, through a temporary file in the same directory renamed over it, and
-//! only after checking that the new text parses to the same syntax tree.
+//! Directories are searched recursively for `*.resnet` files, in sorted order (links
+//! to directories are not followed). A file that does not parse is reported and left
+//! alone. A file is rewritten only when its text changes, through a temporary file in
+//! the same directory renamed over it, and only after checking that the new text
+//! parses to the same syntax tree.
 
 use super::{print_diagnostics, EXIT_DIAGNOSTICS, EXIT_IO, EXIT_OK};
 use crate::fmt::{format, without_spans};
@@ -42,7 +43,8 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         .collect::<Result<Vec<_>, _>>()?;
     entries.sort();
     for path in entries {
-        if path.is_dir() {
+        // Symbolic links to directories are not followed (they could loop).
+        if fs::symlink_metadata(&path)?.is_dir() {
             collect(&path, out)?;
         } else if path.extension().is_some_and(|e| e == "resnet") {
             out.push(path);
@@ -73,7 +75,8 @@ fn one_file(path: &Path, check: bool) -> i32 {
         return EXIT_OK;
     }
     // The formatter promises the same tree; never write a file where it would not.
-    let same = syntax::parse(id, &formatted).is_ok_and(|new| without_spans(&new) == without_spans(&ast));
+    let same =
+        syntax::parse(id, &formatted).is_ok_and(|new| without_spans(&new) == without_spans(&ast));
     if !same {
         eprintln!(
             "error: internal error: formatting `{}` would change what it means; the file is left as it is",
@@ -97,7 +100,10 @@ fn one_file(path: &Path, check: bool) -> i32 {
 /// Writes `text` to a temporary file next to `path`, then renames it over `path`, so
 /// that the file is never seen half written.
 fn write_replacing(path: &Path, text: &str) -> std::io::Result<()> {
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     let temp = path.with_file_name(format!(".{name}.resc-fmt-{}.tmp", std::process::id()));
     let result = (|| {
         let mut file = fs::File::create(&temp)?;

@@ -287,7 +287,10 @@ impl<'a> Elab<'a> {
     fn unary(&mut self, op: UnaryOp, v: Value, span: Span) -> Value {
         match (op, v) {
             (_, Value::Poison) => Value::Poison,
-            (UnaryOp::Neg, Value::Int(i)) => Value::Int(-i),
+            (UnaryOp::Neg, Value::Int(i)) => match i.checked_neg() {
+                Some(n) => Value::Int(n),
+                None => self.arith_error(span, format!("`-({i})` overflows"), "too large", None),
+            },
             (UnaryOp::Neg, Value::Float(x)) => Value::Float(-x),
             (UnaryOp::Not, Value::Bool(b)) => Value::Bool(!b),
             (UnaryOp::Neg, other) => {
@@ -372,6 +375,9 @@ impl<'a> Elab<'a> {
             Div | FloorDiv | Rem if y == 0 => {
                 self.arith_error(span, format!("division by zero in `{x} {} 0`", op.symbol()), "divides by zero", None)
             }
+            // The one quotient that does not fit: the smallest integer divided by -1.
+            Div | FloorDiv if x == i64::MIN && y == -1 => overflow(self),
+            Rem if y == -1 => Value::Int(0),
             Div if x % y != 0 => self.arith_error(
                 span,
                 format!("{x} is not divisible by {y}"),
@@ -505,7 +511,10 @@ impl<'a> Elab<'a> {
                 if all_int { best } else { Value::Float(as_f64(&best)) }
             }
             "abs" => match values[0] {
-                Value::Int(i) => Value::Int(i.abs()),
+                Value::Int(i) => match i.checked_abs() {
+                    Some(n) => Value::Int(n),
+                    None => self.arith_error(call.span, format!("`abs({i})` overflows"), "too large", None),
+                },
                 _ => Value::Float(x.abs()),
             },
             "round" => Value::Int(x.round() as i64),

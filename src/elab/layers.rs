@@ -299,7 +299,7 @@ impl Elab<'_> {
                 let padding = if b.has("padding") {
                     self.pair_at_least(b, "padding", 0)?
                 } else {
-                    [dilation[0] * (k[0] - 1) / 2, dilation[1] * (k[1] - 1) / 2]
+                    [dilation[0].saturating_mul(k[0] - 1) / 2, dilation[1].saturating_mul(k[1] - 1) / 2]
                 };
                 let init = match b.sym("init") {
                     Some("msra") => ConvInit::MsraFanOut,

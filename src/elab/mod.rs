@@ -31,6 +31,11 @@ use value::Env;
 /// Block instantiations nested deeper than this are reported as recursion (E0211).
 const MAX_DEPTH: usize = 64;
 
+/// A graph may not grow past this many nodes (E0210): a typo such as `repeat 1000000`
+/// would otherwise take minutes and gigabytes. The largest published residual networks
+/// (ResNet-1202, PreAct-ResNet-1001) have a few thousand nodes.
+const MAX_NODES: usize = 200_000;
+
 /// The result of elaboration: the graph and the shape of every node.
 #[derive(Clone, Debug)]
 pub struct Elaborated {
@@ -105,6 +110,11 @@ struct Elab<'a> {
     transparent: bool,
     /// Every symbol an enumeration type or a built-in accepts.
     symbols: HashSet<String>,
+    /// Set once the graph reached [`MAX_NODES`] nodes or repetitions: no more nodes
+    /// are added, and repetitions stop.
+    too_large: bool,
+    /// Repetitions of `repeat` bodies so far, limited like nodes.
+    repetitions: usize,
 }
 
 impl<'a> Elab<'a> {
@@ -127,6 +137,8 @@ impl<'a> Elab<'a> {
             depth: 0,
             transparent: false,
             symbols: layers::builtin_symbols(),
+            too_large: false,
+            repetitions: 0,
         };
         elab.build_scopes();
         elab
@@ -350,6 +362,17 @@ impl<'a> Elab<'a> {
                 Value::Tensor(id) => ids.push(*id),
                 _ => return Value::Poison,
             }
+        }
+        if self.graph.node_count() >= MAX_NODES {
+            if !self.too_large {
+                self.too_large = true;
+                self.report(
+                    Diagnostic::error(Code::E0210, format!("the network grows past {MAX_NODES} nodes"))
+                        .at(span, "this layer would exceed the limit")
+                        .hint("check the repetition counts: the largest real residual networks have a few thousand nodes"),
+                );
+            }
+            return Value::Poison;
         }
         let shapes: Vec<Shape> = ids.iter().map(|id| self.shapes[id]).collect();
         let shape = match infer_shape(&op, &shapes) {

@@ -3,8 +3,8 @@
 
 use super::args::EvArg;
 use super::value::{Env, Ty, Value};
-use super::{BlockRef, DenseCtx, Elab, MAX_DEPTH};
-use crate::diag::{Code, Diagnostic, TraceFrame};
+use super::{BlockRef, DenseCtx, Elab, MAX_DEPTH, MAX_NODES};
+use crate::diag::{Code, Diagnostic, Label, TraceFrame};
 use crate::ir::{Group, Op};
 use crate::source::Span;
 use crate::syntax::ast::{BinaryOp, Body, Call, Def, Expr, ExprKind, Stmt, StmtKind};
@@ -265,7 +265,11 @@ impl<'a> Elab<'a> {
             self.names.push_numbered("repeat");
         }
         let single = is_single_call(body);
+        let was_too_large = self.too_large;
         for i in 0..n {
+            if self.over_limit(count.span, n, was_too_large) {
+                break;
+            }
             self.names.push_exact(&i.to_string());
             env.push();
             if let Some(index) = index {
@@ -284,6 +288,35 @@ impl<'a> Elab<'a> {
             self.names.pop();
         }
         cur
+    }
+
+    /// Counts one repetition; true when elaboration reached its size limit and the
+    /// repetition must stop. Repetitions are limited like nodes: one that adds no node
+    /// (after an earlier error, or a body of `let`s) would otherwise run for hours.
+    fn over_limit(&mut self, count: Span, n: i64, was_too_large: bool) -> bool {
+        self.repetitions += 1;
+        if self.repetitions > MAX_NODES && !self.too_large {
+            self.too_large = true;
+            self.report(
+                Diagnostic::error(Code::E0210, format!("statements are repeated more than {MAX_NODES} times in all"))
+                    .at(count, format!("repeated {n} times"))
+                    .hint("check the repetition counts: the largest real residual networks have a few thousand layers"),
+            );
+            return true;
+        }
+        if self.too_large && !was_too_large {
+            // The node limit was reached in this repetition: show its count too.
+            if let Some(d) = self.diags.iter_mut().rev().find(|d| d.code == Code::E0210) {
+                if d.primary_span() != Some(count) && !d.labels.iter().any(|l| l.span == count) {
+                    d.labels.push(Label {
+                        span: count,
+                        message: format!("repeated {n} times"),
+                        primary: false,
+                    });
+                }
+            }
+        }
+        self.too_large
     }
 
     /// Instantiates a block on `input`.

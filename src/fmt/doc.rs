@@ -137,8 +137,7 @@ pub(crate) fn render(doc: &Doc, indent: usize, start_col: usize, max_width: usiz
                 }
                 Doc::Indent(d) => stack.push(Cmd::Doc(ind + INDENT, mode, d)),
                 Doc::Group(d) => {
-                    let mode = if mode == Mode::Flat || fits(&[d], &stack, max_width, col)
-                    {
+                    let mode = if mode == Mode::Flat || fits(&[d], &stack, max_width, col) {
                         Mode::Flat
                     } else {
                         Mode::Break
@@ -229,14 +228,21 @@ mod tests {
     use super::*;
 
     fn call(name: &str, args: &[&str]) -> Doc {
-        bracketed(&format!("{name}("), args.iter().map(|a| text(*a)).collect(), ")")
+        bracketed(
+            &format!("{name}("),
+            args.iter().map(|a| text(*a)).collect(),
+            ")",
+        )
     }
 
     #[test]
     fn groups_break_only_when_they_do_not_fit() {
         let doc = call("conv", &["64", "k: 3"]);
         assert_eq!(render(&doc, 0, 0, 100), "conv(64, k: 3)");
-        assert_eq!(render(&doc, 4, 4, 12), "conv(\n        64,\n        k: 3,\n    )");
+        assert_eq!(
+            render(&doc, 4, 4, 12),
+            "conv(\n        64,\n        k: 3,\n    )"
+        );
     }
 
     #[test]

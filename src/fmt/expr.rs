@@ -55,7 +55,9 @@ impl ExprPrinter<'_> {
             ExprKind::Float(value) => text(self.float(e, *value)),
             ExprKind::Bool(value) => text(value.to_string()),
             ExprKind::Str(s) => text(format!("\"{s}\"")),
-            ExprKind::List(items) => bracketed("[", items.iter().map(|i| self.expr(i)).collect(), "]"),
+            ExprKind::List(items) => {
+                bracketed("[", items.iter().map(|i| self.expr(i)).collect(), "]")
+            }
             ExprKind::In => text("in"),
             ExprKind::Call(call) => self.call(call),
             ExprKind::Unary(UnaryOp::Neg, x) => concat(vec![text("-"), self.operand(x, NEG)]),
@@ -151,7 +153,10 @@ impl ExprPrinter<'_> {
 
     pub(crate) fn arg(&self, arg: &Arg) -> Doc {
         match &arg.name {
-            Some(name) => concat(vec![text(format!("{}: ", name.name)), self.expr(&arg.value)]),
+            Some(name) => concat(vec![
+                text(format!("{}: ", name.name)),
+                self.expr(&arg.value),
+            ]),
             None => self.expr(&arg.value),
         }
     }

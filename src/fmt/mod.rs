@@ -38,7 +38,8 @@
 //! Every comment is written exactly once, with its trailing white space removed:
 //! - on the line of the statement, parameter, item or `{` that it follows on the same
 //!   source line (a trailing comment, two spaces after the code; the trailing comments
-//!   of consecutive lines of one indentation line up two spaces after the longest);
+//!   of consecutive lines of one indentation and similar length line up two spaces
+//!   after the longest);
 //! - otherwise on a line of its own before the next statement, parameter or item, at
 //!   its indentation; a comment inside a statement's line (between arguments, say)
 //!   moves before that statement, and one between a closing `}` and the end of its
@@ -176,12 +177,19 @@ impl<'a> Printer<'a> {
 
     /// Writes every comment that starts before `pos` on a line of its own.
     fn comments_before(&mut self, pos: usize) {
+        self.comments_hoisted(usize::MAX, pos);
+    }
+
+    /// Writes every comment that starts before `pos` on a line of its own, before the
+    /// construct that starts at `start`: a comment from inside the construct gets the
+    /// blank line (or none) that the source has before the construct.
+    fn comments_hoisted(&mut self, start: usize, pos: usize) {
         while let Some(comment) = self.comments.get(self.next_comment) {
             if comment.span.start as usize >= pos {
                 break;
             }
             self.next_comment += 1;
-            self.start_line(comment.span.start as usize);
+            self.start_line(start.min(comment.span.start as usize));
             self.out.push_str(&comment_text(comment));
             self.out.push('\n');
             self.last_end = comment.span.end as usize;
@@ -224,7 +232,7 @@ impl<'a> Printer<'a> {
 
     fn import(&mut self, import: &ast::Import) {
         let end = import.span.end as usize;
-        self.comments_before(end);
+        self.comments_hoisted(import.span.start as usize, end);
         self.start_line(import.span.start as usize);
         let mut parts = vec![text(format!("import \"{}\"", import.path))];
         if let Some(names) = &import.names {
@@ -243,12 +251,12 @@ impl<'a> Printer<'a> {
         let head = format!("{keyword} {}", def.name.name);
         if def.params.is_empty() {
             // Comments anywhere in the head move before the item.
-            self.comments_before(body_start);
+            self.comments_hoisted(def.span.start as usize, body_start);
             self.start_line(def.span.start as usize);
             self.open_body(text(head), &def.body, def.span.end as usize);
             return;
         }
-        self.comments_before(name_end);
+        self.comments_hoisted(def.span.start as usize, name_end);
         self.start_line(def.span.start as usize);
         if !self.has_comments_in(name_end, body_start) {
             let params = def.params.iter().map(|p| self.param(p)).collect();
@@ -295,9 +303,15 @@ fn comment_text(comment: &ast::Comment) -> String {
     format!("#{}", comment.text.trim_end())
 }
 
+/// How much longer or shorter than the line before a line's code may be for their
+/// trailing comments to line up.
+const ALIGN_SPREAD: usize = 20;
+
 /// Aligns the trailing comments of consecutive lines of one indentation, as a column
-/// two spaces after the longest code among them. `marks` are the offsets in `out`
-/// where the code of a line with a trailing comment ends, in order.
+/// two spaces after the longest code among them; a line whose code is more than
+/// [`ALIGN_SPREAD`] columns longer or shorter than the one before starts a new group.
+/// `marks` are the offsets in `out` where the code of a line with a trailing comment
+/// ends, in order.
 fn align_trailing_comments(out: &str, marks: &[usize]) -> String {
     struct Mark {
         at: usize,
@@ -330,6 +344,10 @@ fn align_trailing_comments(out: &str, marks: &[usize]) -> String {
         while group_end < info.len()
             && info[group_end].line == info[group_end - 1].line + 1
             && info[group_end].indent == info[group_start].indent
+            && info[group_end]
+                .code_width
+                .abs_diff(info[group_end - 1].code_width)
+                <= ALIGN_SPREAD
         {
             group_end += 1;
         }

@@ -165,7 +165,11 @@ fn erase_arg(arg: &mut Arg) {
 fn erase_expr(expr: &mut Expr) {
     expr.span = Span::default();
     match &mut expr.kind {
-        ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Bool(_) | ExprKind::Str(_) | ExprKind::In => {}
+        ExprKind::Int(_)
+        | ExprKind::Float(_)
+        | ExprKind::Bool(_)
+        | ExprKind::Str(_)
+        | ExprKind::In => {}
         ExprKind::List(items) => items.iter_mut().for_each(erase_expr),
         ExprKind::Call(call) => erase_call(call),
         ExprKind::Unary(_, x) => erase_expr(x),

@@ -260,7 +260,8 @@ impl Printer<'_> {
             }
             i += n;
         }
-        self.comments_before(close);
+        // Comments after the closing brace (in a shortcut clause) join those before it.
+        self.comments_hoisted((body.span.end as usize).saturating_sub(1), close);
     }
 
     /// How many statements from `i` on go on one line: simple calls that the source
@@ -291,7 +292,7 @@ impl Printer<'_> {
 
     fn simple_line(&mut self, stmts: &[Stmt], semicolon: bool) {
         let (first, last) = (&stmts[0], &stmts[stmts.len() - 1]);
-        self.comments_before(last.span.end as usize);
+        self.comments_hoisted(first.span.start as usize, last.span.end as usize);
         self.start_line(first.span.start as usize);
         let line: Vec<String> = stmts
             .iter()
@@ -311,7 +312,7 @@ impl Printer<'_> {
         match shape.bodies.last_mut() {
             None => {
                 // Comments inside the statement move before it.
-                self.comments_before(end);
+                self.comments_hoisted(stmt.span.start as usize, end);
                 self.start_line(stmt.span.start as usize);
                 let line = self.render(&concat(vec![shape.head, semicolon]));
                 self.out.push_str(&line);
@@ -319,7 +320,8 @@ impl Printer<'_> {
             }
             Some((_, tail)) => {
                 *tail = concat(vec![std::mem::replace(tail, text("")), semicolon]);
-                self.comments_before(shape.bodies[0].0.span.start as usize);
+                let body_start = shape.bodies[0].0.span.start as usize;
+                self.comments_hoisted(stmt.span.start as usize, body_start);
                 self.start_line(stmt.span.start as usize);
                 self.open_bodies(shape.head, &shape.bodies, end);
             }
@@ -344,7 +346,9 @@ impl Printer<'_> {
         let mut line = head;
         for (i, (body, after)) in bodies.iter().enumerate() {
             let body_start = body.span.start as usize;
-            let close = bodies.get(i + 1).map_or(end, |(b, _)| b.span.start as usize);
+            let close = bodies
+                .get(i + 1)
+                .map_or(end, |(b, _)| b.span.start as usize);
             if body.stmts.is_empty() && !self.has_comments_in(body_start, close) {
                 line = concat(vec![line, text(" {}"), after.clone()]);
                 continue;

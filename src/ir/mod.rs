@@ -170,8 +170,10 @@ impl Graph {
         self.nodes().find(|&id| matches!(self.node(id).op, Op::Output))
     }
 
-    /// True when the graph has no cycle (petgraph's check).
+    /// True when the graph has no cycle. Uses petgraph's topological sort, which keeps
+    /// its stack on the heap: `is_cyclic_directed` recurses once per node of a chain and
+    /// overflows the stack on deep graphs (`repeat 100000 relu`).
     pub fn is_acyclic(&self) -> bool {
-        !petgraph::algo::is_cyclic_directed(&self.graph)
+        petgraph::algo::toposort(&self.graph, None).is_ok()
     }
 }

@@ -9,9 +9,9 @@
 use super::layers::Layer;
 use super::ops;
 use super::plan::{Kernel, Plan, Step};
-use burn::module::{Module, ParamId};
-use burn::tensor::backend::Backend;
-use burn::tensor::Tensor;
+use burn::module::{Module, Param, ParamId, RunningState};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Tensor, TensorData};
 use std::sync::Arc;
 
 /// A lowered network.
@@ -197,5 +197,58 @@ impl<B: Backend> Net<B> {
                 _ => None,
             })
             .collect()
+    }
+}
+
+/// One tensor of a layer, by kind.
+enum TensorRef<'a, B: Backend> {
+    Vector(&'a Param<Tensor<B, 1>>),
+    Matrix(&'a Param<Tensor<B, 2>>),
+    Kernel(&'a Param<Tensor<B, 4>>),
+    Running(&'a RunningState<Tensor<B, 1>>),
+}
+
+impl<B: Backend> Net<B> {
+    /// The tensor of a layer by its source name (`layer1.0.residual.bn1.running_var`).
+    fn tensor_ref(&self, name: &str) -> Option<TensorRef<'_, B>> {
+        let (node, tensor) = name.rsplit_once('.')?;
+        let layer = &self.layers[self.layer_index(node)?];
+        Some(match (layer, tensor) {
+            (Layer::Conv(c), "weight") => TensorRef::Kernel(&c.weight),
+            (Layer::Conv(c), "bias") => TensorRef::Vector(c.bias.as_ref()?),
+            (Layer::BatchNorm(b), "weight") => TensorRef::Vector(b.weight.as_ref()?),
+            (Layer::BatchNorm(b), "bias") => TensorRef::Vector(b.bias.as_ref()?),
+            (Layer::BatchNorm(b), "running_mean") => TensorRef::Running(&b.running_mean),
+            (Layer::BatchNorm(b), "running_var") => TensorRef::Running(&b.running_var),
+            (Layer::GroupNorm(g), "weight") => TensorRef::Vector(&g.weight),
+            (Layer::GroupNorm(g), "bias") => TensorRef::Vector(&g.bias),
+            (Layer::Linear(l), "weight") => TensorRef::Matrix(&l.weight),
+            (Layer::Linear(l), "bias") => TensorRef::Vector(l.bias.as_ref()?),
+            (Layer::Vector(v), "weight") => TensorRef::Vector(&v.weight),
+            (Layer::Matrix(m), "weight") => TensorRef::Matrix(&m.weight),
+            _ => return None,
+        })
+    }
+
+    /// The current value of a parameter or buffer, by source name.
+    pub fn tensor_data(&self, name: &str) -> Option<TensorData> {
+        Some(match self.tensor_ref(name)? {
+            TensorRef::Vector(p) => p.val().into_data(),
+            TensorRef::Matrix(p) => p.val().into_data(),
+            TensorRef::Kernel(p) => p.val().into_data(),
+            TensorRef::Running(r) => r.value_sync().into_data(),
+        })
+    }
+}
+
+impl<B: AutodiffBackend> Net<B> {
+    /// The gradient of a parameter, by source name, if the backward pass reached it.
+    pub fn grad_data(&self, name: &str, grads: &B::Gradients) -> Option<TensorData> {
+        match self.tensor_ref(name)? {
+            TensorRef::Vector(p) => p.val().grad(grads).map(|g| g.into_data()),
+            TensorRef::Matrix(p) => p.val().grad(grads).map(|g| g.into_data()),
+            TensorRef::Kernel(p) => p.val().grad(grads).map(|g| g.into_data()),
+            TensorRef::Running(_) => None,
+        }
     }
 }

@@ -290,3 +290,82 @@ pub fn weighted_sum<B: Backend>(inputs: Vec<Tensor<B, 4>>, weights: Tensor<B, 2>
     }
     acc.expect("the verifier guarantees at least two inputs")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::{Autodiff, Flex};
+    use burn::module::RunningState;
+    use burn::nn::BatchNormConfig;
+    use burn::tensor::ElementConversion;
+
+    const C: usize = 6;
+
+    /// Our BatchNorm and burn-nn's, with the same random γ, β and running statistics.
+    fn pair<B: Backend>(device: &B::Device) -> (BatchNorm<B>, burn::nn::BatchNorm<B>) {
+        let gamma: Tensor<B, 1> = Tensor::random([C], Distribution::Uniform(0.5, 1.5), device);
+        let beta: Tensor<B, 1> = Tensor::random([C], Distribution::Normal(0.0, 0.3), device);
+        let mean: Tensor<B, 1> = Tensor::random([C], Distribution::Normal(0.0, 0.3), device);
+        let var: Tensor<B, 1> = Tensor::random([C], Distribution::Uniform(0.5, 1.5), device);
+        let ours = BatchNorm {
+            weight: Some(Param::from_tensor(gamma.clone())),
+            bias: Some(Param::from_tensor(beta.clone())),
+            running_mean: RunningState::new(mean.clone()),
+            running_var: RunningState::new(var.clone()),
+        };
+        let mut theirs = BatchNormConfig::new(C).init(device);
+        theirs.gamma = Param::from_tensor(gamma);
+        theirs.beta = Param::from_tensor(beta);
+        theirs.running_mean = RunningState::new(mean);
+        theirs.running_var = RunningState::new(var);
+        (ours, theirs)
+    }
+
+    fn max_diff<B: Backend, const D: usize>(a: Tensor<B, D>, b: Tensor<B, D>) -> f32 {
+        assert_eq!(a.dims(), b.dims());
+        (a - b).abs().max().into_scalar().elem::<f32>()
+    }
+
+    #[test]
+    fn batch_norm_matches_burn_nn_in_evaluation() {
+        let device = Default::default();
+        Flex::seed(&device, 11);
+        let (ours, theirs) = pair::<Flex>(&device);
+        let x: Tensor<Flex, 4> = Tensor::random([3, C, 5, 7], Distribution::Normal(0.5, 2.0), &device);
+        let diff = max_diff(batch_norm(x.clone(), &ours, 1e-5, 0.1), theirs.forward(x));
+        assert!(diff < 1e-5, "evaluation outputs differ by {diff}");
+    }
+
+    #[test]
+    fn batch_norm_matches_burn_nn_in_training() {
+        type A = Autodiff<Flex>;
+        let device = Default::default();
+        A::seed(&device, 12);
+        let (ours, theirs) = pair::<A>(&device);
+        let [n, h, w] = [3, 5, 7];
+        let x: Tensor<A, 4> = Tensor::random([n, C, h, w], Distribution::Normal(0.5, 2.0), &device).require_grad();
+        let weights: Tensor<A, 4> = Tensor::random([n, C, h, w], Distribution::Normal(0.0, 1.0), &device);
+        let old_var = theirs.running_var.value();
+
+        let y_ours = batch_norm(x.clone(), &ours, 1e-5, 0.1);
+        let y_theirs = theirs.forward(x.clone());
+        assert!(max_diff(y_ours.clone(), y_theirs.clone()) < 1e-5, "training outputs differ");
+
+        let g_ours = (y_ours * weights.clone()).sum().backward();
+        let g_theirs = (y_theirs * weights).sum().backward();
+        let dx = max_diff(x.grad(&g_ours).unwrap(), x.grad(&g_theirs).unwrap());
+        assert!(dx < 1e-5, "input gradients differ by {dx}");
+        let gamma_ours = ours.weight.as_ref().unwrap().val().grad(&g_ours).unwrap();
+        let dg = max_diff(gamma_ours, theirs.gamma.val().grad(&g_theirs).unwrap());
+        assert!(dg < 1e-4, "γ gradients differ by {dg}");
+
+        let dm = max_diff(ours.running_mean.value_sync(), theirs.running_mean.value_sync());
+        assert!(dm < 1e-6, "running means differ by {dm}");
+        // PyTorch (and resc) update the running variance with the unbiased batch
+        // variance; burn-nn uses the biased one.
+        let unbiased = x.inner().swap_dims(0, 1).reshape([C, n * h * w]).var(1).reshape([C]);
+        let expected = old_var.inner() * 0.9 + unbiased * 0.1;
+        let dv = max_diff(ours.running_var.value_sync().inner(), expected);
+        assert!(dv < 1e-5, "running variances differ by {dv}");
+    }
+}

@@ -50,6 +50,22 @@ impl NameMap {
         self
     }
 
+    /// The framework key of a tensor's source name: the node part mapped, the tensor
+    /// name kept (`layer1.0.residual.conv1.weight` → `layer1.0.conv1.weight`).
+    pub fn key(&self, name: &str) -> String {
+        match name.rsplit_once('.') {
+            Some((node, tensor)) => {
+                let node = self.apply(node);
+                if node.is_empty() {
+                    tensor.to_string()
+                } else {
+                    format!("{node}.{tensor}")
+                }
+            }
+            None => name.to_string(),
+        }
+    }
+
     /// The framework name of a source node name.
     pub fn apply(&self, name: &str) -> String {
         let segments: Vec<&str> = name.split('.').collect();
@@ -213,15 +229,10 @@ impl<B: Backend> Net<B> {
         let mut by_path: HashMap<String, (String, String, Span)> = HashMap::new();
         let plan = self.plan().clone();
         for (i, layer) in plan.layers.iter().enumerate() {
-            let prefix = names.apply(&layer.name);
             let variant = self.layers[i].variant();
             for tensor in layer.spec.tensor_names() {
                 let name = format!("{}.{tensor}", layer.name);
-                let key = if prefix.is_empty() {
-                    tensor.to_string()
-                } else {
-                    format!("{prefix}.{tensor}")
-                };
+                let key = names.key(&name);
                 let Some((file_key, snapshot)) = available.get_key_value(&key) else {
                     report.missing.push(Missing {
                         name,

@@ -21,13 +21,27 @@ fn overlaps(a: Range, b: Range) -> bool {
 
 /// The code actions for the diagnostics of `path` that touch `range`.
 pub fn code_actions(ws: &Workspace, path: &Path, range: Range) -> Vec<CodeAction> {
-    let Some(doc) = ws.documents().find(|d| d.path == path) else { return Vec::new() };
+    let Some(doc) = ws.documents().find(|d| d.path == path) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
-    for d in doc.diagnostics.iter().filter(|d| d.path == path && overlaps(d.lsp.range, range)) {
+    for d in doc
+        .diagnostics
+        .iter()
+        .filter(|d| d.path == path && overlaps(d.lsp.range, range))
+    {
         for hint in &d.hints {
             if hint.starts_with("did you mean") {
                 for suggestion in quoted(hint) {
-                    out.push(action(ws, path, format!("Replace with `{suggestion}`"), d, d.lsp.range, suggestion.to_string(), true));
+                    out.push(action(
+                        ws,
+                        path,
+                        format!("Replace with `{suggestion}`"),
+                        d,
+                        d.lsp.range,
+                        suggestion.to_string(),
+                        true,
+                    ));
                 }
             } else if hint.contains("`shortcut ") {
                 out.extend(shortcut_actions(ws, path, d, hint));
@@ -37,7 +51,15 @@ pub fn code_actions(ws: &Workspace, path: &Path, range: Range) -> Vec<CodeAction
     out
 }
 
-fn action(ws: &Workspace, path: &Path, title: String, d: &FileDiagnostic, range: Range, text: String, preferred: bool) -> CodeAction {
+fn action(
+    ws: &Workspace,
+    path: &Path,
+    title: String,
+    d: &FileDiagnostic,
+    range: Range,
+    text: String,
+    preferred: bool,
+) -> CodeAction {
     let mut changes = HashMap::new();
     changes.insert(ws.uri_of(path), vec![TextEdit::new(range, text)]);
     CodeAction {
@@ -53,8 +75,15 @@ fn action(ws: &Workspace, path: &Path, title: String, d: &FileDiagnostic, range:
 }
 
 /// One action per shortcut clause the hint proposes.
-fn shortcut_actions(ws: &Workspace, path: &Path, d: &FileDiagnostic, hint: &str) -> Vec<CodeAction> {
-    let Some(view) = ws.view(path) else { return Vec::new() };
+fn shortcut_actions(
+    ws: &Workspace,
+    path: &Path,
+    d: &FileDiagnostic,
+    hint: &str,
+) -> Vec<CodeAction> {
+    let Some(view) = ws.view(path) else {
+        return Vec::new();
+    };
     // Editing needs offsets that are those of the current text.
     if view.info.text.as_str() != view.current.as_str() {
         return Vec::new();
@@ -63,7 +92,10 @@ fn shortcut_actions(ws: &Workspace, path: &Path, d: &FileDiagnostic, hint: &str)
         return Vec::new();
     };
     let mut out = Vec::new();
-    for suggestion in quoted(hint).into_iter().filter(|q| q.starts_with("shortcut ")) {
+    for suggestion in quoted(hint)
+        .into_iter()
+        .filter(|q| q.starts_with("shortcut "))
+    {
         let (range, text) = match clause {
             Some(clause) => {
                 // Keep a `from` of the written clause.
@@ -73,7 +105,11 @@ fn shortcut_actions(ws: &Workspace, path: &Path, d: &FileDiagnostic, hint: &str)
                     .as_ref()
                     .map(|f| format!(" from {}", &view.current.as_str()[f.span.range()]))
                     .unwrap_or_default();
-                (view.current.range(clause.span.start as usize, clause.span.end as usize), format!("{suggestion}{from}"))
+                (
+                    view.current
+                        .range(clause.span.start as usize, clause.span.end as usize),
+                    format!("{suggestion}{from}"),
+                )
             }
             None => {
                 let at = body.span.end as usize;
@@ -112,16 +148,21 @@ fn search<'a>(body: &'a Body, start: usize, end: usize, found: &mut Found<'a>) {
                 *found = Some((body, shortcut.as_ref()));
                 search(body, start, end, found);
             }
-            StmtKind::Stage { body, .. } | StmtKind::Repeat { body, .. } | StmtKind::Csp { body, .. } => {
-                search(body, start, end, found)
-            }
-            StmtKind::If { then, otherwise, .. } => {
+            StmtKind::Stage { body, .. }
+            | StmtKind::Repeat { body, .. }
+            | StmtKind::Csp { body, .. } => search(body, start, end, found),
+            StmtKind::If {
+                then, otherwise, ..
+            } => {
                 search(then, start, end, found);
                 if let Some(otherwise) = otherwise {
                     search(otherwise, start, end, found);
                 }
             }
-            StmtKind::Input(_) | StmtKind::Let { .. } | StmtKind::Assert { .. } | StmtKind::Expr { .. } => {}
+            StmtKind::Input(_)
+            | StmtKind::Let { .. }
+            | StmtKind::Assert { .. }
+            | StmtKind::Expr { .. } => {}
         }
     }
 }

@@ -74,7 +74,9 @@ impl View<'_> {
 
     /// The range in the current text of a range of the parsed text.
     pub fn to_current(&self, at: Loc) -> Option<lsp_types::Range> {
-        let (start, end) = self.shift.forward_range(at.start as usize, at.end as usize)?;
+        let (start, end) = self
+            .shift
+            .forward_range(at.start as usize, at.end as usize)?;
         Some(self.current.range(start, end))
     }
 
@@ -170,9 +172,16 @@ impl Workspace {
     }
 
     /// Applies changes (full or incremental) to an open document.
-    pub fn change(&mut self, uri: &Uri, changes: Vec<TextDocumentContentChangeEvent>, version: i32) -> bool {
+    pub fn change(
+        &mut self,
+        uri: &Uri,
+        changes: Vec<TextDocumentContentChangeEvent>,
+        version: i32,
+    ) -> bool {
         let path = uri_to_path(uri);
-        let Some(doc) = self.docs.get_mut(&path) else { return false };
+        let Some(doc) = self.docs.get_mut(&path) else {
+            return false;
+        };
         for change in changes {
             match change.range {
                 Some(range) => {
@@ -209,7 +218,12 @@ impl Workspace {
 
     /// Recompiles the changed documents and returns the diagnostics to publish.
     pub fn flush(&mut self) -> Vec<Publish> {
-        let dirty: Vec<PathBuf> = self.docs.values().filter(|d| d.dirty).map(|d| d.path.clone()).collect();
+        let dirty: Vec<PathBuf> = self
+            .docs
+            .values()
+            .filter(|d| d.dirty)
+            .map(|d| d.path.clone())
+            .collect();
         for path in &dirty {
             self.compile(path);
         }
@@ -218,9 +232,12 @@ impl Workspace {
 
     /// Compiles one open document and stores what it produced.
     fn compile(&mut self, path: &Path) {
-        let Some(doc) = self.docs.get(path) else { return };
+        let Some(doc) = self.docs.get(path) else {
+            return;
+        };
         let text = doc.text.as_str().to_string();
-        let compilation = driver::compile_text(path, text, &self.options, &mut Overlay { docs: &self.docs });
+        let compilation =
+            driver::compile_text(path, text, &self.options, &mut Overlay { docs: &self.docs });
         self.serial += 1;
         let serial = self.serial;
         let facts = compilation.result.as_ref().ok().map(|checked| {
@@ -230,7 +247,11 @@ impl Workspace {
                 .iter()
                 .filter_map(|f| {
                     let path = compilation.paths.get(&f.file)?;
-                    Some((f, path.clone(), compilation.sources.get(f.file).text.as_str()))
+                    Some((
+                        f,
+                        path.clone(),
+                        compilation.sources.get(f.file).text.as_str(),
+                    ))
                 })
                 .collect();
             let e = &checked.elaborated;
@@ -239,7 +260,9 @@ impl Workspace {
         let diagnostics = convert_diagnostics(&compilation);
         let deps: Vec<PathBuf> = compilation.paths.values().cloned().collect();
         self.store_files(compilation);
-        let Some(doc) = self.docs.get_mut(path) else { return };
+        let Some(doc) = self.docs.get_mut(path) else {
+            return;
+        };
         self.affected.extend(doc.deps.iter().cloned());
         self.affected.extend(deps.iter().cloned());
         doc.deps = deps;
@@ -260,7 +283,9 @@ impl Workspace {
         } = compilation;
         let imports = program.imports;
         for file in program.files {
-            let Some(path) = paths.get(&file.file) else { continue };
+            let Some(path) = paths.get(&file.file) else {
+                continue;
+            };
             let import_target = |item: usize| {
                 imports
                     .get(&(file.file, item))
@@ -332,13 +357,21 @@ impl Workspace {
         } else {
             Shift::between(info.text.as_str(), current.as_str())
         };
-        Some(View { info, current, shift })
+        Some(View {
+            info,
+            current,
+            shift,
+        })
     }
 
     /// The most recent facts about `path`: from its own document's compilation, else
     /// from the newest compilation of another document that imports it.
     pub fn facts(&self, path: &Path) -> Option<FactsView<'_>> {
-        let own = self.docs.get(path).and_then(|d| d.facts.as_ref()).filter(|(_, f)| f.files.contains_key(path));
+        let own = self
+            .docs
+            .get(path)
+            .and_then(|d| d.facts.as_ref())
+            .filter(|(_, f)| f.files.contains_key(path));
         let (_, facts) = own.or_else(|| {
             self.docs
                 .values()
@@ -369,15 +402,27 @@ impl Workspace {
     pub fn block_in_scope(&self, path: &Path, name: &str) -> Option<SymbolRef> {
         let info = self.files.get(path)?;
         if let Some(def) = info.index.own_block(name) {
-            return Some(SymbolRef { path: path.to_path_buf(), def });
+            return Some(SymbolRef {
+                path: path.to_path_buf(),
+                def,
+            });
         }
         for import in &info.index.imports {
-            let Some(target) = &import.target else { continue };
-            if import.names.as_ref().is_some_and(|names| !names.iter().any(|n| n == name)) {
+            let Some(target) = &import.target else {
+                continue;
+            };
+            if import
+                .names
+                .as_ref()
+                .is_some_and(|names| !names.iter().any(|n| n == name))
+            {
                 continue;
             }
             if let Some(def) = self.files.get(target).and_then(|t| t.index.own_block(name)) {
-                return Some(SymbolRef { path: target.clone(), def });
+                return Some(SymbolRef {
+                    path: target.clone(),
+                    def,
+                });
             }
         }
         None
@@ -385,7 +430,9 @@ impl Workspace {
 
     /// The blocks visible in file `path`, by name.
     pub fn blocks_in_scope(&self, path: &Path) -> Vec<(String, SymbolRef)> {
-        let Some(info) = self.files.get(path) else { return Vec::new() };
+        let Some(info) = self.files.get(path) else {
+            return Vec::new();
+        };
         let mut names: Vec<String> = info
             .index
             .defs
@@ -394,8 +441,15 @@ impl Workspace {
             .map(|d| d.name.clone())
             .collect();
         for import in &info.index.imports {
-            let Some(target) = import.target.as_ref().and_then(|t| self.files.get(t)) else { continue };
-            for def in target.index.defs.iter().filter(|d| d.kind == DefKind::Block) {
+            let Some(target) = import.target.as_ref().and_then(|t| self.files.get(t)) else {
+                continue;
+            };
+            for def in target
+                .index
+                .defs
+                .iter()
+                .filter(|d| d.kind == DefKind::Block)
+            {
                 if import.names.as_ref().is_none_or(|n| n.contains(&def.name)) {
                     names.push(def.name.clone());
                 }
@@ -412,20 +466,36 @@ impl Workspace {
     /// The definition a reference in file `path` refers to, if it is user-defined.
     pub fn resolve(&self, path: &Path, r: &Ref) -> Option<SymbolRef> {
         match &r.target {
-            Target::Local(def) => Some(SymbolRef { path: path.to_path_buf(), def: *def }),
+            Target::Local(def) => Some(SymbolRef {
+                path: path.to_path_buf(),
+                def: *def,
+            }),
             Target::Block(name) => self.block_in_scope(path, name),
             Target::Arg { callee, param } => {
                 let block = self.block_in_scope(path, callee)?;
-                let def = self.files.get(&block.path)?.index.param_of(block.def, param)?;
-                Some(SymbolRef { path: block.path, def })
+                let def = self
+                    .files
+                    .get(&block.path)?
+                    .index
+                    .param_of(block.def, param)?;
+                Some(SymbolRef {
+                    path: block.path,
+                    def,
+                })
             }
             Target::Imported { import, name } => {
                 let info = self.files.get(path)?;
                 let target = info.index.imports.get(*import)?.target.as_ref()?;
                 let def = self.files.get(target)?.index.own_block(name)?;
-                Some(SymbolRef { path: target.clone(), def })
+                Some(SymbolRef {
+                    path: target.clone(),
+                    def,
+                })
             }
-            Target::Layer(_) | Target::Function(_) | Target::Builtin(_) | Target::BuiltinArg { .. } => None,
+            Target::Layer(_)
+            | Target::Function(_)
+            | Target::Builtin(_)
+            | Target::BuiltinArg { .. } => None,
         }
     }
 
@@ -437,14 +507,22 @@ impl Workspace {
             return self.resolve(path, r).map(|s| (s, r.at));
         }
         let def = info.index.def_at(offset)?;
-        Some((SymbolRef { path: path.to_path_buf(), def }, info.index.defs[def].name_at))
+        Some((
+            SymbolRef {
+                path: path.to_path_buf(),
+                def,
+            },
+            info.index.defs[def].name_at,
+        ))
     }
 
     /// Every occurrence of a symbol (its definition first), by file, in the parsed
     /// texts. Blocks and parameters can be referred to from other files (calls, named
     /// arguments, import lists); `let`s and indices only from their own file.
     pub fn occurrences(&self, symbol: &SymbolRef) -> Vec<(PathBuf, Loc)> {
-        let Some(def) = self.def(symbol) else { return Vec::new() };
+        let Some(def) = self.def(symbol) else {
+            return Vec::new();
+        };
         let mut out = vec![(symbol.path.clone(), def.name_at)];
         let global = matches!(def.kind, DefKind::Block | DefKind::Param);
         let mut paths: Vec<&PathBuf> = self.files.keys().collect();
@@ -473,14 +551,21 @@ impl Workspace {
 /// The compilation's diagnostics, less the complaint that a file of blocks (a
 /// library meant to be imported) defines no network.
 fn convert_diagnostics(compilation: &Compilation) -> Vec<FileDiagnostic> {
-    let Err(diags) = &compilation.result else { return Vec::new() };
-    let library = compilation.program.file(compilation.program.main).is_some_and(|f| {
-        f.items.iter().any(|i| matches!(i, ast::Item::Block(_)))
-            && !f.items.iter().any(|i| matches!(i, ast::Item::Network(_)))
-    });
+    let Err(diags) = &compilation.result else {
+        return Vec::new();
+    };
+    let library = compilation
+        .program
+        .file(compilation.program.main)
+        .is_some_and(|f| {
+            f.items.iter().any(|i| matches!(i, ast::Item::Block(_)))
+                && !f.items.iter().any(|i| matches!(i, ast::Item::Network(_)))
+        });
     let kept: Vec<Diagnostic> = diags
         .iter()
-        .filter(|d| !(library && d.code == Code::E0213 && d.message == "this file defines no network"))
+        .filter(|d| {
+            !(library && d.code == Code::E0213 && d.message == "this file defines no network")
+        })
         .cloned()
         .collect();
     let mut texts = SourceTexts {

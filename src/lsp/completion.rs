@@ -9,7 +9,9 @@ use super::analysis::Workspace;
 use super::docs;
 use super::index::DefKind;
 use crate::elab::LayerDoc;
-use lsp_types::{CompletionItem, CompletionItemKind, Documentation, InsertTextFormat, MarkupContent, MarkupKind};
+use lsp_types::{
+    CompletionItem, CompletionItemKind, Documentation, InsertTextFormat, MarkupContent, MarkupKind,
+};
 use std::path::Path;
 
 #[derive(Debug, PartialEq)]
@@ -18,7 +20,11 @@ enum Context {
     ShortcutKind,
     /// Inside the parentheses of a call of `callee`; `name_position` when an argument
     /// name may be written here (right after `(` or `,`).
-    Args { callee: String, name_position: bool, given: Vec<String> },
+    Args {
+        callee: String,
+        name_position: bool,
+        given: Vec<String>,
+    },
     Statement,
 }
 
@@ -81,7 +87,9 @@ fn markdown(text: String) -> Option<Documentation> {
 
 /// Escapes text for a snippet placeholder.
 fn escape(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('$', "\\$").replace('}', "\\}")
+    text.replace('\\', "\\\\")
+        .replace('$', "\\$")
+        .replace('}', "\\}")
 }
 
 struct Items {
@@ -90,7 +98,14 @@ struct Items {
 }
 
 impl Items {
-    fn add(&mut self, label: &str, kind: CompletionItemKind, detail: Option<String>, doc: Option<String>, snippet: Option<String>) {
+    fn add(
+        &mut self,
+        label: &str,
+        kind: CompletionItemKind,
+        detail: Option<String>,
+        doc: Option<String>,
+        snippet: Option<String>,
+    ) {
         let snippet = snippet.filter(|_| self.snippets);
         self.list.push(CompletionItem {
             label: label.to_string(),
@@ -108,7 +123,14 @@ impl Items {
     }
 
     /// A call with placeholders for the required arguments, written positionally.
-    fn call(&mut self, name: &str, required: &[String], kind: CompletionItemKind, detail: Option<String>, doc: Option<String>) {
+    fn call(
+        &mut self,
+        name: &str,
+        required: &[String],
+        kind: CompletionItemKind,
+        detail: Option<String>,
+        doc: Option<String>,
+    ) {
         let snippet = (!required.is_empty()).then(|| {
             let args: Vec<String> = required
                 .iter()
@@ -130,13 +152,26 @@ impl Items {
                 d => escape(d),
             };
             let snippet = format!("{name}: ${{1:{placeholder}}}");
-            self.add(name, CompletionItemKind::PROPERTY, Some(format!("default: {default}")), Some(text.to_string()), Some(snippet));
+            self.add(
+                name,
+                CompletionItemKind::PROPERTY,
+                Some(format!("default: {default}")),
+                Some(text.to_string()),
+                Some(snippet),
+            );
         }
     }
 }
 
-pub fn completion(ws: &Workspace, path: &Path, offset: usize, snippets: bool) -> Vec<CompletionItem> {
-    let Some(text) = ws.current_text(path) else { return Vec::new() };
+pub fn completion(
+    ws: &Workspace,
+    path: &Path,
+    offset: usize,
+    snippets: bool,
+) -> Vec<CompletionItem> {
+    let Some(text) = ws.current_text(path) else {
+        return Vec::new();
+    };
     let text = text.as_str();
     let offset = offset.min(text.len());
     let mut start = offset;
@@ -150,10 +185,20 @@ pub fn completion(ws: &Workspace, path: &Path, offset: usize, snippets: bool) ->
     match context(&text[..start]) {
         Context::ShortcutKind => {
             for doc in docs::shortcut_kinds() {
-                items.add(doc.name, CompletionItemKind::ENUM_MEMBER, None, Some(docs::builtin_markdown(doc)), None);
+                items.add(
+                    doc.name,
+                    CompletionItemKind::ENUM_MEMBER,
+                    None,
+                    Some(docs::builtin_markdown(doc)),
+                    None,
+                );
             }
         }
-        Context::Args { callee, name_position, given } => {
+        Context::Args {
+            callee,
+            name_position,
+            given,
+        } => {
             if name_position {
                 params_of(ws, path, &callee, &given, &mut items);
             }
@@ -167,10 +212,18 @@ pub fn completion(ws: &Workspace, path: &Path, offset: usize, snippets: bool) ->
                     .filter(|p| p.1 == "required")
                     .map(|p| p.0.to_string())
                     .collect();
-                items.call(doc.name, &required, CompletionItemKind::FUNCTION, Some("layer".into()), Some(docs::builtin_markdown(doc)));
+                items.call(
+                    doc.name,
+                    &required,
+                    CompletionItemKind::FUNCTION,
+                    Some("layer".into()),
+                    Some(docs::builtin_markdown(doc)),
+                );
             }
             for (name, symbol) in ws.blocks_in_scope(path) {
-                let Some(file) = ws.file(&symbol.path) else { continue };
+                let Some(file) = ws.file(&symbol.path) else {
+                    continue;
+                };
                 let required: Vec<String> = file
                     .index
                     .params_of(symbol.def)
@@ -192,21 +245,37 @@ fn params_of(ws: &Workspace, path: &Path, callee: &str, given: &[String], items:
         items.builtin_params(doc, given);
         return;
     }
-    let Some(block) = ws.block_in_scope(path, callee) else { return };
-    let Some(file) = ws.file(&block.path) else { return };
+    let Some(block) = ws.block_in_scope(path, callee) else {
+        return;
+    };
+    let Some(file) = ws.file(&block.path) else {
+        return;
+    };
     for param in file.index.params_of(block.def) {
         if given.contains(&param.name) {
             continue;
         }
-        let default = param.detail.split_once(" = ").map(|(_, d)| escape(d)).unwrap_or_default();
+        let default = param
+            .detail
+            .split_once(" = ")
+            .map(|(_, d)| escape(d))
+            .unwrap_or_default();
         let snippet = format!("{}: ${{1:{default}}}", param.name);
-        items.add(&param.name, CompletionItemKind::PROPERTY, Some(param.detail.clone()), None, Some(snippet));
+        items.add(
+            &param.name,
+            CompletionItemKind::PROPERTY,
+            Some(param.detail.clone()),
+            None,
+            Some(snippet),
+        );
     }
 }
 
 fn names_in_scope(ws: &Workspace, path: &Path, offset: usize, items: &mut Items) {
     let Some(view) = ws.view(path) else { return };
-    let Some(at) = view.to_info(offset) else { return };
+    let Some(at) = view.to_info(offset) else {
+        return;
+    };
     let index = &view.info.index;
     let owner = index.owner_at(at);
     for def in &index.defs {
@@ -215,7 +284,10 @@ fn names_in_scope(ws: &Workspace, path: &Path, offset: usize, items: &mut Items)
             DefKind::Let | DefKind::Index => CompletionItemKind::VARIABLE,
             _ => continue,
         };
-        if def.owner == owner && def.visible.touches(at) && !items.list.iter().any(|i| i.label == def.name) {
+        if def.owner == owner
+            && def.visible.touches(at)
+            && !items.list.iter().any(|i| i.label == def.name)
+        {
             items.add(&def.name, kind, Some(def.detail.clone()), None, None);
         }
     }
@@ -223,7 +295,10 @@ fn names_in_scope(ws: &Workspace, path: &Path, offset: usize, items: &mut Items)
 
 fn keywords(items: &mut Items) {
     let snippets: &[(&str, &str)] = &[
-        ("residual", "residual {\n\t$0\n} shortcut identity or projection"),
+        (
+            "residual",
+            "residual {\n\t$0\n} shortcut identity or projection",
+        ),
         ("stage", "stage ${1:name} {\n\t$0\n}"),
         ("repeat", "repeat ${1:n} as ${2:i} {\n\t$0\n}"),
         ("let", "let ${1:name} = $0"),
@@ -231,12 +306,21 @@ fn keywords(items: &mut Items) {
         ("assert", "assert ${1:condition}, \"${2:message}\""),
         ("csp", "csp(split: ${1:0.5}) {\n\t$0\n}"),
         ("block", "block ${1:name}(${2}) {\n\t$0\n}"),
-        ("network", "network ${1:name}(${2}) {\n\tinput [${3:3}, ${4:224}, ${5:224}]\n\t$0\n}"),
+        (
+            "network",
+            "network ${1:name}(${2}) {\n\tinput [${3:3}, ${4:224}, ${5:224}]\n\t$0\n}",
+        ),
         ("import", "import \"${1:file.resnet}\""),
     ];
     for (word, snippet) in snippets {
         let doc = docs::keyword(word).map(str::to_string);
-        items.add(word, CompletionItemKind::KEYWORD, None, doc, Some(snippet.to_string()));
+        items.add(
+            word,
+            CompletionItemKind::KEYWORD,
+            None,
+            doc,
+            Some(snippet.to_string()),
+        );
     }
 }
 
@@ -246,20 +330,35 @@ mod tests {
 
     #[test]
     fn contexts_from_the_text_before_the_cursor() {
-        assert_eq!(context("residual { conv(64) } shortcut "), Context::ShortcutKind);
+        assert_eq!(
+            context("residual { conv(64) } shortcut "),
+            Context::ShortcutKind
+        );
         assert_eq!(context("} shortcut identity or "), Context::ShortcutKind);
         assert_eq!(context("x = a or "), Context::Statement);
         assert_eq!(
             context("    conv(64, k: 3, "),
-            Context::Args { callee: "conv".into(), name_position: true, given: vec!["k".into()] }
+            Context::Args {
+                callee: "conv".into(),
+                name_position: true,
+                given: vec!["k".into()]
+            }
         );
         assert_eq!(
             context("bottleneck(128, stride: "),
-            Context::Args { callee: "bottleneck".into(), name_position: false, given: vec!["stride".into()] }
+            Context::Args {
+                callee: "bottleneck".into(),
+                name_position: false,
+                given: vec!["stride".into()]
+            }
         );
         assert_eq!(
             context("conv(max(a, b), "),
-            Context::Args { callee: "conv".into(), name_position: true, given: vec![] }
+            Context::Args {
+                callee: "conv".into(),
+                name_position: true,
+                given: vec![]
+            }
         );
         assert_eq!(context("stage s {\n    conv(64)\n    "), Context::Statement);
     }

@@ -5,9 +5,7 @@
 use super::positions::{path_to_uri, Text};
 use crate::diag::{Diagnostic, Severity};
 use crate::source::FileId;
-use lsp_types::{
-    DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString,
-};
+use lsp_types::{DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -53,9 +51,16 @@ fn full_message(d: &Diagnostic) -> String {
 pub fn convert(diags: &[Diagnostic], files: &mut dyn FileTexts) -> Vec<FileDiagnostic> {
     let mut out = Vec::new();
     for d in diags {
-        let Some(span) = d.primary_span() else { continue };
-        let Some(path) = files.path(span.file).map(Path::to_path_buf) else { continue };
-        let Some(range) = files.text(span.file).map(|t| t.range(span.start as usize, span.end as usize)) else {
+        let Some(span) = d.primary_span() else {
+            continue;
+        };
+        let Some(path) = files.path(span.file).map(Path::to_path_buf) else {
+            continue;
+        };
+        let Some(range) = files
+            .text(span.file)
+            .map(|t| t.range(span.start as usize, span.end as usize))
+        else {
             continue;
         };
         let mut related = Vec::new();
@@ -66,8 +71,12 @@ pub fn convert(diags: &[Diagnostic], files: &mut dyn FileTexts) -> Vec<FileDiagn
             .map(|l| (l.span, l.message.clone()))
             .chain(d.trace.iter().map(|t| (t.span, t.message.clone())));
         for (span, message) in secondary {
-            let Some(other) = files.path(span.file).map(path_to_uri) else { continue };
-            let Some(text) = files.text(span.file) else { continue };
+            let Some(other) = files.path(span.file).map(path_to_uri) else {
+                continue;
+            };
+            let Some(text) = files.text(span.file) else {
+                continue;
+            };
             let location = Location::new(other, text.range(span.start as usize, span.end as usize));
             related.push(DiagnosticRelatedInformation { location, message });
         }

@@ -31,7 +31,9 @@ pub fn shortcut(name: &str) -> Option<&'static LayerDoc> {
 
 /// The shortcut kinds that may follow `shortcut` (not `dense` or `csp`).
 pub fn shortcut_kinds() -> impl Iterator<Item = &'static LayerDoc> {
-    shortcuts().iter().filter(|d| !matches!(d.name, "dense" | "csp"))
+    shortcuts()
+        .iter()
+        .filter(|d| !matches!(d.name, "dense" | "csp"))
 }
 
 /// Keywords and their one-paragraph documentation.
@@ -63,7 +65,10 @@ pub const KEYWORDS: &[(&str, &str)] = &[
 
 /// The documentation of keyword `word`.
 pub fn keyword(word: &str) -> Option<&'static str> {
-    KEYWORDS.iter().find(|(k, _)| *k == word).map(|&(_, doc)| doc)
+    KEYWORDS
+        .iter()
+        .find(|(k, _)| *k == word)
+        .map(|&(_, doc)| doc)
 }
 
 /// True for a reserved word (which cannot be a name).
@@ -82,7 +87,12 @@ pub fn builtin_markdown(doc: &LayerDoc) -> String {
             _ => format!("{name}: {default}"),
         })
         .collect();
-    let mut out = format!("```resnet\n{}({})\n```\n{}", doc.name, params.join(", "), doc.doc);
+    let mut out = format!(
+        "```resnet\n{}({})\n```\n{}",
+        doc.name,
+        params.join(", "),
+        doc.doc
+    );
     if !doc.params.is_empty() {
         out.push_str("\n\n");
         for (name, default, text) in &doc.params {
@@ -95,7 +105,10 @@ pub fn builtin_markdown(doc: &LayerDoc) -> String {
 /// The documentation of one parameter of a built-in.
 pub fn builtin_param_markdown(doc: &LayerDoc, param: &str) -> Option<String> {
     let (name, default, text) = doc.params.iter().find(|(n, _, _)| *n == param)?;
-    Some(format!("```resnet\n{}({name}: …)\n```\n{text} (default: {default})", doc.name))
+    Some(format!(
+        "```resnet\n{}({name}: …)\n```\n{text} (default: {default})",
+        doc.name
+    ))
 }
 
 #[cfg(test)]
@@ -106,12 +119,26 @@ mod tests {
     fn tables_cover_the_language() {
         assert!(layer("conv").is_some_and(|d| d.params.iter().any(|p| p.0 == "stride")));
         let kinds: Vec<&str> = shortcut_kinds().map(|d| d.name).collect();
-        assert_eq!(kinds, ["identity", "zeropad", "projection", "maxpool_projection", "weighted"]);
+        assert_eq!(
+            kinds,
+            [
+                "identity",
+                "zeropad",
+                "projection",
+                "maxpool_projection",
+                "weighted"
+            ]
+        );
         assert!(shortcut("dense").is_some() && shortcut("csp").is_some());
-        for word in ["residual", "stage", "repeat", "shortcut", "network", "block", "import", "let"] {
+        for word in [
+            "residual", "stage", "repeat", "shortcut", "network", "block", "import", "let",
+        ] {
             assert!(keyword(word).is_some_and(|d| d.contains(word)), "{word}");
         }
         let md = builtin_markdown(layer("linear").unwrap());
-        assert!(md.starts_with("```resnet\nlinear(out, bias: true)\n```"), "{md}");
+        assert!(
+            md.starts_with("```resnet\nlinear(out, bias: true)\n```"),
+            "{md}"
+        );
     }
 }

@@ -133,7 +133,12 @@ struct Tracker {
 impl Facts {
     /// Scans the checked graph of a compilation. `files` lists every parsed file with
     /// its path and text.
-    pub fn build(files: &[(&ast::File, PathBuf, &str)], graph: &Graph, info: &Info, network: &str) -> Facts {
+    pub fn build(
+        files: &[(&ast::File, PathBuf, &str)],
+        graph: &Graph,
+        info: &Info,
+        network: &str,
+    ) -> Facts {
         let mut tables: HashMap<FileId, (PathBuf, FileFacts)> = HashMap::new();
         for (file, path, text) in files {
             tables.insert(file.file, (path.clone(), collect_regions(file, text)));
@@ -147,7 +152,9 @@ impl Facts {
             if matches!(node.op, Op::Output) {
                 continue;
             }
-            let Some(&shape) = info.shapes.get(&id) else { continue };
+            let Some(&shape) = info.shapes.get(&id) else {
+                continue;
+            };
             let cost = info.costs.get(&id).copied().unwrap_or_default();
             let seen = Seen {
                 pos,
@@ -163,8 +170,13 @@ impl Facts {
             };
             let mut lower_repeat = false;
             for level in 0..=node.trace.len() {
-                let span = if level == 0 { node.span } else { node.trace[level - 1].span };
-                let (Some((_, table)), Some(tracker)) = (tables.get_mut(&span.file), trackers.get_mut(&span.file))
+                let span = if level == 0 {
+                    node.span
+                } else {
+                    node.trace[level - 1].span
+                };
+                let (Some((_, table)), Some(tracker)) =
+                    (tables.get_mut(&span.file), trackers.get_mut(&span.file))
                 else {
                     continue;
                 };
@@ -174,7 +186,13 @@ impl Facts {
                     // A `repeat` repeats its first node by itself, and so do the
                     // regions around it.
                     passed_repeat |= table.regions[i].kind == RegionKind::Repeat;
-                    observe(&mut table.regions[i], &mut tracker[i], &seen, level, lower_repeat || passed_repeat);
+                    observe(
+                        &mut table.regions[i],
+                        &mut tracker[i],
+                        &seen,
+                        level,
+                        lower_repeat || passed_repeat,
+                    );
                     current = table.regions[i].parent;
                 }
                 lower_repeat |= passed_repeat;
@@ -213,7 +231,13 @@ fn leaf(name: &str) -> &str {
 }
 
 /// Counts `seen` (which matched the region at trace level `level`) in the region.
-fn observe(region: &mut Region, tracker: &mut Tracker, seen: &Seen<'_>, level: usize, internal_repeat: bool) {
+fn observe(
+    region: &mut Region,
+    tracker: &mut Tracker,
+    seen: &Seen<'_>,
+    level: usize,
+    internal_repeat: bool,
+) {
     if tracker.last == Some(seen.pos) {
         return;
     }
@@ -303,8 +327,14 @@ fn body_regions(body: &Body, out: &mut Vec<Region>) {
         };
         push(out, stmt.span, kind);
         match &stmt.kind {
-            StmtKind::Input(e) | StmtKind::Let { value: e, .. } | StmtKind::Assert { cond: e, .. } => expr_regions(e, out),
-            StmtKind::Stage { body, with_shortcut, .. } => {
+            StmtKind::Input(e)
+            | StmtKind::Let { value: e, .. }
+            | StmtKind::Assert { cond: e, .. } => expr_regions(e, out),
+            StmtKind::Stage {
+                body,
+                with_shortcut,
+                ..
+            } => {
                 if let Some(call) = with_shortcut {
                     push(out, call.span, RegionKind::Call);
                 }
@@ -314,7 +344,11 @@ fn body_regions(body: &Body, out: &mut Vec<Region>) {
                 expr_regions(count, out);
                 body_regions(body, out);
             }
-            StmtKind::Residual { from, body, shortcut } => {
+            StmtKind::Residual {
+                from,
+                body,
+                shortcut,
+            } => {
                 if let Some(from) = from {
                     expr_regions(from, out);
                 }
@@ -326,7 +360,11 @@ fn body_regions(body: &Body, out: &mut Vec<Region>) {
                 }
             }
             StmtKind::Csp { body, .. } => body_regions(body, out),
-            StmtKind::If { cond, then, otherwise } => {
+            StmtKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
                 expr_regions(cond, out);
                 body_regions(then, out);
                 if let Some(otherwise) = otherwise {
@@ -359,6 +397,10 @@ fn expr_regions(e: &Expr, out: &mut Vec<Region>) {
             expr_regions(a, out);
             expr_regions(b, out);
         }
-        ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Bool(_) | ExprKind::Str(_) | ExprKind::In => {}
+        ExprKind::Int(_)
+        | ExprKind::Float(_)
+        | ExprKind::Bool(_)
+        | ExprKind::Str(_)
+        | ExprKind::In => {}
     }
 }

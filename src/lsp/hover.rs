@@ -99,7 +99,10 @@ pub fn hover(ws: &Workspace, path: &Path, offset: usize) -> Option<Hover> {
     let facts = facts?;
     let region = facts.file.statement_at(facts.to_facts(offset)?)?;
     let (start, end) = facts.to_current(region.at)?;
-    Some(markdown(region_markdown(region)?, Some(current.range(start, end))))
+    Some(markdown(
+        region_markdown(region)?,
+        Some(current.range(start, end)),
+    ))
 }
 
 /// The facts of the region with range `at` (in the parsed text of `view`).
@@ -114,40 +117,63 @@ fn join(parts: impl IntoIterator<Item = Option<String>>) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("\n\n---\n\n"))
 }
 
-fn on_symbol(ws: &Workspace, view: &View<'_>, facts: Option<&FactsView<'_>>, path: &Path, offset: usize) -> Option<Hover> {
+fn on_symbol(
+    ws: &Workspace,
+    view: &View<'_>,
+    facts: Option<&FactsView<'_>>,
+    path: &Path,
+    offset: usize,
+) -> Option<Hover> {
     let at = view.to_info(offset)?;
     let index = &view.info.index;
     if let Some(r) = index.ref_at(at) {
         let range = view.to_current(r.at);
         let call_facts = r.call.and_then(|c| facts_of(view, facts, c));
         let text = match &r.target {
-            Target::Layer(name) => join([docs::layer(name).map(docs::builtin_markdown), call_facts]),
-            Target::Builtin(name) => join([docs::shortcut(name).map(docs::builtin_markdown), call_facts]),
-            Target::Function(name) => Some(format!("```resnet\n{name}(…)\n```\nA built-in function on numbers and lists.")),
-            Target::BuiltinArg { builtin, param } => docs::shortcut(builtin).and_then(|d| docs::builtin_param_markdown(d, param)),
+            Target::Layer(name) => {
+                join([docs::layer(name).map(docs::builtin_markdown), call_facts])
+            }
+            Target::Builtin(name) => {
+                join([docs::shortcut(name).map(docs::builtin_markdown), call_facts])
+            }
+            Target::Function(name) => Some(format!(
+                "```resnet\n{name}(…)\n```\nA built-in function on numbers and lists."
+            )),
+            Target::BuiltinArg { builtin, param } => {
+                docs::shortcut(builtin).and_then(|d| docs::builtin_param_markdown(d, param))
+            }
             Target::Arg { callee, param } if docs::layer(callee).is_some() => {
                 docs::layer(callee).and_then(|d| docs::builtin_param_markdown(d, param))
             }
-            Target::Block(name) | Target::Arg { param: name, .. } | Target::Imported { name, .. } => {
-                match ws.resolve(path, r) {
-                    Some(symbol) => join([describe(ws, &symbol, path), call_facts]),
-                    None => Some(format!("`{name}`: an enumeration value, or an unknown name")),
-                }
-            }
+            Target::Block(name)
+            | Target::Arg { param: name, .. }
+            | Target::Imported { name, .. } => match ws.resolve(path, r) {
+                Some(symbol) => join([describe(ws, &symbol, path), call_facts]),
+                None => Some(format!(
+                    "`{name}`: an enumeration value, or an unknown name"
+                )),
+            },
             Target::Local(_) => ws.resolve(path, r).and_then(|symbol| {
-                join([describe(ws, &symbol, path), call_facts.or_else(|| value_facts(ws, &symbol, facts))])
+                join([
+                    describe(ws, &symbol, path),
+                    call_facts.or_else(|| value_facts(ws, &symbol, facts)),
+                ])
             }),
         };
         return text.map(|t| markdown(t, range));
     }
     let def = index.def_at(at)?;
-    let symbol = SymbolRef { path: path.to_path_buf(), def };
+    let symbol = SymbolRef {
+        path: path.to_path_buf(),
+        def,
+    };
     let d = &index.defs[def];
     let range = view.to_current(d.name_at);
     let extra = match d.kind {
         DefKind::Network => facts.map(|f| {
             let n = &f.facts.network;
-            let shape = |s: Option<crate::ir::Shape>| s.map_or_else(|| "-".to_string(), |s| s.to_string());
+            let shape =
+                |s: Option<crate::ir::Shape>| s.map_or_else(|| "-".to_string(), |s| s.to_string());
             format!(
                 "input `{}` → output `{}` · {} nodes · {} params · {} MACs",
                 shape(n.input),
@@ -164,7 +190,11 @@ fn on_symbol(ws: &Workspace, view: &View<'_>, facts: Option<&FactsView<'_>>, pat
 }
 
 /// The facts of the statement that defines a value (`let`, stage, alias).
-fn value_facts(ws: &Workspace, symbol: &SymbolRef, facts: Option<&FactsView<'_>>) -> Option<String> {
+fn value_facts(
+    ws: &Workspace,
+    symbol: &SymbolRef,
+    facts: Option<&FactsView<'_>>,
+) -> Option<String> {
     let def = ws.def(symbol)?;
     if !matches!(def.kind, DefKind::Let | DefKind::Stage | DefKind::Alias) {
         return None;

@@ -93,11 +93,20 @@ pub enum Target {
     /// A shortcut kind, `csp` or `dense`.
     Builtin(String),
     /// A named argument `param: …` of a call of `callee` (a block or a layer).
-    Arg { callee: String, param: String },
+    Arg {
+        callee: String,
+        param: String,
+    },
     /// A named argument of a shortcut kind, `csp` or `dense`.
-    BuiltinArg { builtin: String, param: String },
+    BuiltinArg {
+        builtin: String,
+        param: String,
+    },
     /// A name in the list of import `import` (an index into `imports`).
-    Imported { import: usize, name: String },
+    Imported {
+        import: usize,
+        name: String,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -212,7 +221,14 @@ struct Builder {
 }
 
 impl Builder {
-    fn add_def(&mut self, name: &ast::Ident, kind: DefKind, full: Span, visible: Loc, detail: String) -> usize {
+    fn add_def(
+        &mut self,
+        name: &ast::Ident,
+        kind: DefKind,
+        full: Span,
+        visible: Loc,
+        detail: String,
+    ) -> usize {
         self.index.defs.push(Def {
             name: name.name.clone(),
             kind,
@@ -269,7 +285,11 @@ impl Builder {
 
     fn definition(&mut self, def: &ast::Def, kind: DefKind) {
         self.owner = None;
-        let keyword = if kind == DefKind::Network { "network" } else { "block" };
+        let keyword = if kind == DefKind::Network {
+            "network"
+        } else {
+            "block"
+        };
         let signature = format!("{keyword} {}({})", def.name.name, params_text(&def.params));
         let item = self.add_def(&def.name, kind, def.span, def.span.into(), signature);
         self.owner = Some(item);
@@ -279,7 +299,13 @@ impl Builder {
                 self.expr(default);
             }
             let detail = param_text(param);
-            let id = self.add_def(&param.name, DefKind::Param, param.span, def.span.into(), detail);
+            let id = self.add_def(
+                &param.name,
+                DefKind::Param,
+                param.span,
+                def.span.into(),
+                detail,
+            );
             self.bind(&param.name.name, id);
         }
         self.body(&def.body);
@@ -329,13 +355,18 @@ impl Builder {
                 self.frames.push(Vec::new());
                 if let Some(index) = index {
                     let detail = format!("repeat … as {} (0 to count − 1)", index.name);
-                    let id = self.add_def(index, DefKind::Index, index.span, body.span.into(), detail);
+                    let id =
+                        self.add_def(index, DefKind::Index, index.span, body.span.into(), detail);
                     self.bind(&index.name, id);
                 }
                 self.body(body);
                 self.frames.pop();
             }
-            StmtKind::Residual { from, body, shortcut } => {
+            StmtKind::Residual {
+                from,
+                body,
+                shortcut,
+            } => {
                 if let Some(from) = from {
                     self.expr(from);
                 }
@@ -376,7 +407,11 @@ impl Builder {
 
     /// A shortcut kind, or `with shortcut dense`.
     fn builtin_call(&mut self, call: &Call) {
-        self.add_ref(call.name.span, Target::Builtin(call.name.name.clone()), Some(call.span));
+        self.add_ref(
+            call.name.span,
+            Target::Builtin(call.name.name.clone()),
+            Some(call.span),
+        );
         if let Some(args) = &call.args {
             self.builtin_args(&call.name.name, args);
         }
@@ -397,7 +432,11 @@ impl Builder {
 
     fn expr(&mut self, e: &Expr) {
         match &e.kind {
-            ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Bool(_) | ExprKind::Str(_) | ExprKind::In => {}
+            ExprKind::Int(_)
+            | ExprKind::Float(_)
+            | ExprKind::Bool(_)
+            | ExprKind::Str(_)
+            | ExprKind::In => {}
             ExprKind::List(items) => items.iter().for_each(|i| self.expr(i)),
             ExprKind::Call(call) => self.call(call),
             ExprKind::Unary(_, x) => self.expr(x),
@@ -415,10 +454,16 @@ impl Builder {
 
     fn call(&mut self, call: &Call) {
         let name = call.name.name.as_str();
-        let local = if call.args.is_none() { self.lookup(name) } else { None };
+        let local = if call.args.is_none() {
+            self.lookup(name)
+        } else {
+            None
+        };
         let target = match local {
             Some(def) => Target::Local(def),
-            None if call.args.is_some() && FUNCTIONS.contains(&name) => Target::Function(name.to_string()),
+            None if call.args.is_some() && FUNCTIONS.contains(&name) => {
+                Target::Function(name.to_string())
+            }
             None if is_layer(name) => Target::Layer(name.to_string()),
             None => Target::Block(name.to_string()),
         };
@@ -459,7 +504,11 @@ fn type_text(ty: &ast::TypeExpr) -> String {
     match &ty.kind {
         ast::TypeKind::Named(name) => name.clone(),
         ast::TypeKind::List(inner) => format!("[{}]", type_text(inner)),
-        ast::TypeKind::Enum(names) => names.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(" | "),
+        ast::TypeKind::Enum(names) => names
+            .iter()
+            .map(|n| n.name.as_str())
+            .collect::<Vec<_>>()
+            .join(" | "),
     }
 }
 
@@ -471,13 +520,21 @@ pub fn expr_text(e: &Expr) -> String {
         ExprKind::Bool(b) => b.to_string(),
         ExprKind::Str(s) => format!("\"{s}\""),
         ExprKind::In => "in".into(),
-        ExprKind::List(items) => format!("[{}]", items.iter().map(expr_text).collect::<Vec<_>>().join(", ")),
+        ExprKind::List(items) => format!(
+            "[{}]",
+            items.iter().map(expr_text).collect::<Vec<_>>().join(", ")
+        ),
         ExprKind::Call(call) => call_text(call),
         ExprKind::Unary(ast::UnaryOp::Neg, x) => format!("-{}", expr_text(x)),
         ExprKind::Unary(ast::UnaryOp::Not, x) => format!("not {}", expr_text(x)),
         ExprKind::Binary(op, a, b) => format!("{} {} {}", expr_text(a), op.symbol(), expr_text(b)),
         ExprKind::Index(a, b) => format!("{}[{}]", expr_text(a), expr_text(b)),
-        ExprKind::If(c, a, b) => format!("if {} then {} else {}", expr_text(c), expr_text(a), expr_text(b)),
+        ExprKind::If(c, a, b) => format!(
+            "if {} then {} else {}",
+            expr_text(c),
+            expr_text(a),
+            expr_text(b)
+        ),
     }
 }
 
@@ -544,13 +601,24 @@ network net(n: int = 3) {
         let width = def_named(&index, "width", DefKind::Param);
         assert_eq!(index.defs[width].owner, Some(unit));
         assert_eq!(index.defs[width].detail, "width: int");
-        assert_eq!(index.defs[def_named(&index, "inner", DefKind::Param)].detail, "inner = width * 2");
+        assert_eq!(
+            index.defs[def_named(&index, "inner", DefKind::Param)].detail,
+            "inner = width * 2"
+        );
         assert_eq!(index.params_of(unit).count(), 3);
-        assert_eq!(index.defs[def_named(&index, "s1", DefKind::Stage)].owner, Some(net));
+        assert_eq!(
+            index.defs[def_named(&index, "s1", DefKind::Stage)].owner,
+            Some(net)
+        );
         assert_eq!(index.own_block("unit"), Some(unit));
-        assert_eq!(index.param_of(unit, "stride"), Some(def_named(&index, "stride", DefKind::Param)));
+        assert_eq!(
+            index.param_of(unit, "stride"),
+            Some(def_named(&index, "stride", DefKind::Param))
+        );
         let i = def_named(&index, "i", DefKind::Index);
-        assert!(index.defs[i].visible.touches(SOURCE.find("inner + i").unwrap()));
+        assert!(index.defs[i]
+            .visible
+            .touches(SOURCE.find("inner + i").unwrap()));
     }
 
     #[test]
@@ -572,27 +640,60 @@ network net(n: int = 3) {
             .map(|(i, _)| i)
             .collect();
         assert_eq!(lets.len(), 2);
-        assert_eq!(targets_at(&index, SOURCE, "width2,"), vec![&Target::Local(lets[0])]);
-        assert_eq!(targets_at(&index, SOURCE, "width2)"), vec![&Target::Local(lets[1])]);
+        assert_eq!(
+            targets_at(&index, SOURCE, "width2,"),
+            vec![&Target::Local(lets[0])]
+        );
+        assert_eq!(
+            targets_at(&index, SOURCE, "width2)"),
+            vec![&Target::Local(lets[1])]
+        );
         assert_eq!(
             targets_at(&index, SOURCE, "stride: stride"),
-            vec![&Target::Arg { callee: "conv".into(), param: "stride".into() }]
+            vec![&Target::Arg {
+                callee: "conv".into(),
+                param: "stride".into()
+            }]
         );
-        assert_eq!(targets_at(&index, SOURCE, "unit(16"), vec![&Target::Block("unit".into())]);
+        assert_eq!(
+            targets_at(&index, SOURCE, "unit(16"),
+            vec![&Target::Block("unit".into())]
+        );
         assert_eq!(
             targets_at(&index, SOURCE, "stride: 2"),
-            vec![&Target::Arg { callee: "unit".into(), param: "stride".into() }]
+            vec![&Target::Arg {
+                callee: "unit".into(),
+                param: "stride".into()
+            }]
         );
-        assert_eq!(targets_at(&index, SOURCE, "projection"), vec![&Target::Builtin("projection".into())]);
+        assert_eq!(
+            targets_at(&index, SOURCE, "projection"),
+            vec![&Target::Builtin("projection".into())]
+        );
         assert_eq!(
             targets_at(&index, SOURCE, "bn: false"),
-            vec![&Target::BuiltinArg { builtin: "projection".into(), param: "bn".into() }]
+            vec![&Target::BuiltinArg {
+                builtin: "projection".into(),
+                param: "bn".into()
+            }]
         );
-        assert_eq!(targets_at(&index, SOURCE, "relu"), vec![&Target::Layer("relu".into())]);
-        assert_eq!(targets_at(&index, SOURCE, "max("), vec![&Target::Function("max".into())]);
+        assert_eq!(
+            targets_at(&index, SOURCE, "relu"),
+            vec![&Target::Layer("relu".into())]
+        );
+        assert_eq!(
+            targets_at(&index, SOURCE, "max("),
+            vec![&Target::Function("max".into())]
+        );
         let n = def_named(&index, "n", DefKind::Param);
-        assert_eq!(targets_at(&index, SOURCE, "n unit"), vec![&Target::Local(n)]);
-        assert_eq!(index.defs[n].owner, Some(def_named(&index, "net", DefKind::Network)));
+        assert_eq!(
+            targets_at(&index, SOURCE, "n unit"),
+            vec![&Target::Local(n)]
+        );
+        assert_eq!(
+            index.defs[n].owner,
+            Some(def_named(&index, "net", DefKind::Network))
+        );
         let i = def_named(&index, "i", DefKind::Index);
         assert_eq!(targets_at(&index, SOURCE, "i) }"), vec![&Target::Local(i)]);
         let _ = unit;
@@ -602,14 +703,25 @@ network net(n: int = 3) {
     fn imports_are_recorded_with_their_names() {
         let text = "import \"blocks.resnet\" (basic, bottleneck)\nimport \"more.resnet\"\n";
         let file = crate::syntax::parse(FileId(0), text).unwrap();
-        let index = FileIndex::build(&file, &|i| (i == 0).then(|| PathBuf::from("/m/blocks.resnet")));
+        let index = FileIndex::build(&file, &|i| {
+            (i == 0).then(|| PathBuf::from("/m/blocks.resnet"))
+        });
         assert_eq!(index.imports.len(), 2);
-        assert_eq!(index.imports[0].target, Some(PathBuf::from("/m/blocks.resnet")));
-        assert_eq!(index.imports[0].names, Some(vec!["basic".to_string(), "bottleneck".to_string()]));
+        assert_eq!(
+            index.imports[0].target,
+            Some(PathBuf::from("/m/blocks.resnet"))
+        );
+        assert_eq!(
+            index.imports[0].names,
+            Some(vec!["basic".to_string(), "bottleneck".to_string()])
+        );
         assert_eq!(index.imports[1].names, None);
         assert_eq!(
             targets_at(&index, text, "bottleneck"),
-            vec![&Target::Imported { import: 0, name: "bottleneck".into() }]
+            vec![&Target::Imported {
+                import: 0,
+                name: "bottleneck".into()
+            }]
         );
     }
 }

@@ -11,7 +11,9 @@ use std::path::Path;
 
 /// The hints of the current text of `path` on lines `first..=last` (all when `None`).
 pub fn inlay_hints(ws: &Workspace, path: &Path, lines: Option<(usize, usize)>) -> Vec<InlayHint> {
-    let Some(facts) = ws.facts(path) else { return Vec::new() };
+    let Some(facts) = ws.facts(path) else {
+        return Vec::new();
+    };
     let text = facts.current;
     // For each line, the statement ending last on it (the outer one at a tie).
     let mut best: BTreeMap<usize, (&Region, usize, usize)> = BTreeMap::new();
@@ -19,7 +21,9 @@ pub fn inlay_hints(ws: &Workspace, path: &Path, lines: Option<(usize, usize)>) -
         if region.kind == RegionKind::Input {
             continue;
         }
-        let Some((start, end)) = facts.to_current(region.at) else { continue };
+        let Some((start, end)) = facts.to_current(region.at) else {
+            continue;
+        };
         let line = text.line_of(end);
         if lines.is_some_and(|(first, last)| line < first || line > last) {
             continue;
@@ -37,7 +41,11 @@ pub fn inlay_hints(ws: &Workspace, path: &Path, lines: Option<(usize, usize)>) -
             let first = region.evals.first()?;
             let range = text.line_range(line);
             let end = range.start + text.as_str()[range].trim_end().len();
-            let mut tooltip = format!("{} params · {} MACs", thousands(first.params), si(first.macs));
+            let mut tooltip = format!(
+                "{} params · {} MACs",
+                thousands(first.params),
+                si(first.macs)
+            );
             if region.evals.len() > 1 {
                 tooltip.push_str(&format!(" (first of {} instances)", region.evals.len()));
             }

@@ -11,6 +11,10 @@
 //! on input: malformed messages get JSON-RPC errors, and a request whose handler fails
 //! gets an `InternalError` response while the server keeps running.
 
+// lsp-types keys workspace edits by `Uri`, whose hash and equality use only its text;
+// its interior cache does not make it a mutable key.
+#![allow(clippy::mutable_key_type)]
+
 mod actions;
 mod analysis;
 mod completion;
@@ -33,9 +37,10 @@ pub use positions::{path_to_uri, uri_to_path};
 
 use lsp_server::{ErrorCode, Message, Notification, Request, RequestId, Response};
 use lsp_types::{
-    CodeActionKind, CodeActionOptions, CodeActionProviderCapability, CompletionOptions, HoverProviderCapability,
-    InitializeParams, InlayHintServerCapabilities, OneOf, PositionEncodingKind, RenameOptions, ServerCapabilities,
-    ServerInfo, TextDocumentPositionParams, TextDocumentSyncCapability, TextDocumentSyncKind, TextEdit,
+    CodeActionKind, CodeActionOptions, CodeActionProviderCapability, CompletionOptions,
+    HoverProviderCapability, InitializeParams, InlayHintServerCapabilities, OneOf,
+    PositionEncodingKind, RenameOptions, ServerCapabilities, ServerInfo,
+    TextDocumentPositionParams, TextDocumentSyncCapability, TextDocumentSyncKind, TextEdit,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -67,7 +72,8 @@ pub struct Server<W: Write> {
 }
 
 fn params<P: DeserializeOwned>(value: Value) -> Result<P, Failure> {
-    serde_json::from_value(value).map_err(|e| (ErrorCode::InvalidParams, format!("invalid parameters: {e}")))
+    serde_json::from_value(value)
+        .map_err(|e| (ErrorCode::InvalidParams, format!("invalid parameters: {e}")))
 }
 
 fn json<T: serde::Serialize>(value: T) -> Result<Value, Failure> {
@@ -102,7 +108,9 @@ impl<W: Write> Server<W> {
                 Incoming::Closed => return self.exit_code(),
                 Incoming::Malformed(json) => self.write(|out| transport::write_raw(out, &json)),
                 Incoming::Message(Message::Request(request)) => self.request(request),
-                Incoming::Message(Message::Notification(n)) if n.method == "exit" => return self.exit_code(),
+                Incoming::Message(Message::Notification(n)) if n.method == "exit" => {
+                    return self.exit_code()
+                }
                 Incoming::Message(Message::Notification(n)) => self.notification(n),
                 Incoming::Message(Message::Response(_)) => {}
             }
@@ -143,14 +151,23 @@ impl<W: Write> Server<W> {
         let result = if request.method == "initialize" {
             self.initialize(request.params)
         } else if !self.initialized {
-            Err((ErrorCode::ServerNotInitialized, "the server has not been initialized".into()))
+            Err((
+                ErrorCode::ServerNotInitialized,
+                "the server has not been initialized".into(),
+            ))
         } else if self.shutdown {
-            Err((ErrorCode::InvalidRequest, "the server is shutting down".into()))
+            Err((
+                ErrorCode::InvalidRequest,
+                "the server is shutting down".into(),
+            ))
         } else {
             self.flush();
             match catch_unwind(AssertUnwindSafe(|| self.dispatch(request))) {
                 Ok(result) => result,
-                Err(_) => Err((ErrorCode::InternalError, "internal error in resc (a bug; please report it)".into())),
+                Err(_) => Err((
+                    ErrorCode::InternalError,
+                    "internal error in resc (a bug; please report it)".into(),
+                )),
             }
         };
         self.respond(id, result);
@@ -166,7 +183,10 @@ impl<W: Write> Server<W> {
 
     fn initialize(&mut self, raw: Value) -> Result<Value, Failure> {
         if self.initialized {
-            return Err((ErrorCode::InvalidRequest, "initialize was already called".into()));
+            return Err((
+                ErrorCode::InvalidRequest,
+                "initialize was already called".into(),
+            ));
         }
         let init: InitializeParams = params(raw)?;
         self.snippets = init
@@ -179,9 +199,13 @@ impl<W: Write> Server<W> {
         self.initialized = true;
         let capabilities = ServerCapabilities {
             position_encoding: Some(PositionEncodingKind::UTF16),
-            text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::INCREMENTAL)),
+            text_document_sync: Some(TextDocumentSyncCapability::Kind(
+                TextDocumentSyncKind::INCREMENTAL,
+            )),
             hover_provider: Some(HoverProviderCapability::Simple(true)),
-            inlay_hint_provider: Some(OneOf::Right(InlayHintServerCapabilities::Options(Default::default()))),
+            inlay_hint_provider: Some(OneOf::Right(InlayHintServerCapabilities::Options(
+                Default::default(),
+            ))),
             definition_provider: Some(OneOf::Left(true)),
             references_provider: Some(OneOf::Left(true)),
             rename_provider: Some(OneOf::Right(RenameOptions {
@@ -214,16 +238,24 @@ impl<W: Write> Server<W> {
             return;
         }
         let result = match n.method.as_str() {
-            "textDocument/didOpen" => params::<lsp_types::DidOpenTextDocumentParams>(n.params).map(|p| {
-                let d = p.text_document;
-                self.ws.open(d.uri, d.text, d.version);
-            }),
-            "textDocument/didChange" => params::<lsp_types::DidChangeTextDocumentParams>(n.params).map(|p| {
-                self.ws.change(&p.text_document.uri, p.content_changes, p.text_document.version);
-            }),
-            "textDocument/didClose" => params::<lsp_types::DidCloseTextDocumentParams>(n.params).map(|p| {
-                self.ws.close(&p.text_document.uri);
-            }),
+            "textDocument/didOpen" => {
+                params::<lsp_types::DidOpenTextDocumentParams>(n.params).map(|p| {
+                    let d = p.text_document;
+                    self.ws.open(d.uri, d.text, d.version);
+                })
+            }
+            "textDocument/didChange" => params::<lsp_types::DidChangeTextDocumentParams>(n.params)
+                .map(|p| {
+                    self.ws.change(
+                        &p.text_document.uri,
+                        p.content_changes,
+                        p.text_document.version,
+                    );
+                }),
+            "textDocument/didClose" => params::<lsp_types::DidCloseTextDocumentParams>(n.params)
+                .map(|p| {
+                    self.ws.close(&p.text_document.uri);
+                }),
             // `initialized`, `didSave`, `$/cancelRequest`, `$/setTrace`, …: nothing to do.
             _ => Ok(()),
         };
@@ -287,9 +319,10 @@ impl<W: Write> Server<W> {
             }
             "textDocument/rename" => {
                 let p: lsp_types::RenameParams = params(request.params)?;
-                let (path, offset) = self
-                    .locate(&p.text_document_position)
-                    .ok_or((ErrorCode::RequestFailed, "the document is not open".to_string()))?;
+                let (path, offset) = self.locate(&p.text_document_position).ok_or((
+                    ErrorCode::RequestFailed,
+                    "the document is not open".to_string(),
+                ))?;
                 navigation::rename(ws, &path, offset, &p.new_name)
                     .map_err(|why| (ErrorCode::RequestFailed, why))
                     .and_then(json)
@@ -305,7 +338,9 @@ impl<W: Write> Server<W> {
             "textDocument/documentSymbol" => {
                 let p: lsp_types::DocumentSymbolParams = params(request.params)?;
                 let path = uri_to_path(&p.text_document.uri);
-                json(lsp_types::DocumentSymbolResponse::Nested(symbols::document_symbols(ws, &path)))
+                json(lsp_types::DocumentSymbolResponse::Nested(
+                    symbols::document_symbols(ws, &path),
+                ))
             }
             "textDocument/formatting" => {
                 let p: lsp_types::DocumentFormattingParams = params(request.params)?;
@@ -314,13 +349,17 @@ impl<W: Write> Server<W> {
             "textDocument/codeAction" => {
                 let p: lsp_types::CodeActionParams = params(request.params)?;
                 let path = uri_to_path(&p.text_document.uri);
-                let actions: Vec<lsp_types::CodeActionOrCommand> = actions::code_actions(ws, &path, p.range)
-                    .into_iter()
-                    .map(lsp_types::CodeActionOrCommand::CodeAction)
-                    .collect();
+                let actions: Vec<lsp_types::CodeActionOrCommand> =
+                    actions::code_actions(ws, &path, p.range)
+                        .into_iter()
+                        .map(lsp_types::CodeActionOrCommand::CodeAction)
+                        .collect();
                 json(actions)
             }
-            other => Err((ErrorCode::MethodNotFound, format!("unknown method `{other}`"))),
+            other => Err((
+                ErrorCode::MethodNotFound,
+                format!("unknown method `{other}`"),
+            )),
         }
     }
 }
@@ -339,7 +378,11 @@ fn format_document(ws: &Workspace, path: &std::path::Path) -> Option<Vec<TextEdi
     if formatted == old {
         return Some(Vec::new());
     }
-    let mut prefix = old.bytes().zip(formatted.bytes()).take_while(|(a, b)| a == b).count();
+    let mut prefix = old
+        .bytes()
+        .zip(formatted.bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
     while !old.is_char_boundary(prefix) {
         prefix -= 1;
     }
@@ -351,9 +394,14 @@ fn format_document(ws: &Workspace, path: &std::path::Path) -> Option<Vec<TextEdi
         .take(max_suffix)
         .take_while(|(a, b)| a == b)
         .count();
-    while !old.is_char_boundary(old.len() - suffix) || !formatted.is_char_boundary(formatted.len() - suffix) {
+    while !old.is_char_boundary(old.len() - suffix)
+        || !formatted.is_char_boundary(formatted.len() - suffix)
+    {
         suffix -= 1;
     }
     let range = text.range(prefix, old.len() - suffix);
-    Some(vec![TextEdit::new(range, formatted[prefix..formatted.len() - suffix].to_string())])
+    Some(vec![TextEdit::new(
+        range,
+        formatted[prefix..formatted.len() - suffix].to_string(),
+    )])
 }

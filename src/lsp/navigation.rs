@@ -23,7 +23,13 @@ pub fn definition(ws: &Workspace, path: &Path, offset: usize) -> Option<Location
     let view = ws.view(path)?;
     let at = view.to_info(offset)?;
     // On an import path: the imported file.
-    if let Some(import) = view.info.index.imports.iter().find(|i| i.path_at.touches(at)) {
+    if let Some(import) = view
+        .info
+        .index
+        .imports
+        .iter()
+        .find(|i| i.path_at.touches(at))
+    {
         let target = import.target.as_ref()?;
         let origin = Position::new(0, 0);
         return Some(Location::new(ws.uri_of(target), Range::new(origin, origin)));
@@ -33,8 +39,15 @@ pub fn definition(ws: &Workspace, path: &Path, offset: usize) -> Option<Location
     location(ws, &symbol.path, def.name_at)
 }
 
-pub fn references(ws: &Workspace, path: &Path, offset: usize, include_declaration: bool) -> Vec<Location> {
-    let Some((symbol, _)) = symbol_at(ws, path, offset) else { return Vec::new() };
+pub fn references(
+    ws: &Workspace,
+    path: &Path,
+    offset: usize,
+    include_declaration: bool,
+) -> Vec<Location> {
+    let Some((symbol, _)) = symbol_at(ws, path, offset) else {
+        return Vec::new();
+    };
     ws.occurrences(&symbol)
         .into_iter()
         .enumerate()
@@ -54,12 +67,19 @@ pub fn prepare_rename(ws: &Workspace, path: &Path, offset: usize) -> Option<Rang
 }
 
 /// Renames the symbol at `offset` everywhere; `Err` says why it cannot.
-pub fn rename(ws: &Workspace, path: &Path, offset: usize, new_name: &str) -> Result<WorkspaceEdit, String> {
+pub fn rename(
+    ws: &Workspace,
+    path: &Path,
+    offset: usize,
+    new_name: &str,
+) -> Result<WorkspaceEdit, String> {
     let valid = new_name
         .chars()
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && new_name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        && new_name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !valid || docs::is_keyword(new_name) {
         return Err(format!("`{new_name}` is not a valid name"));
     }
@@ -67,7 +87,9 @@ pub fn rename(ws: &Workspace, path: &Path, offset: usize, new_name: &str) -> Res
         return Err("there is no block, parameter or `let` name here".into());
     };
     let def = ws.def(&symbol).ok_or("the definition is gone")?;
-    if def.kind == DefKind::Block && (docs::layer(new_name).is_some() || super::index::FUNCTIONS.contains(&new_name)) {
+    if def.kind == DefKind::Block
+        && (docs::layer(new_name).is_some() || super::index::FUNCTIONS.contains(&new_name))
+    {
         return Err(format!("`{new_name}` is a built-in layer or function; a block of that name could not be called"));
     }
     if matches!(def.kind, DefKind::Stage | DefKind::Alias | DefKind::Network) {
@@ -76,7 +98,10 @@ pub fn rename(ws: &Workspace, path: &Path, offset: usize, new_name: &str) -> Res
     let mut changes: HashMap<lsp_types::Uri, Vec<TextEdit>> = HashMap::new();
     for (p, at) in ws.occurrences(&symbol) {
         let Some(range) = ws.view(&p).and_then(|v| v.to_current(at)) else {
-            return Err(format!("{} has changed since it last parsed; fix its syntax error first", p.display()));
+            return Err(format!(
+                "{} has changed since it last parsed; fix its syntax error first",
+                p.display()
+            ));
         };
         let edits = changes.entry(ws.uri_of(&p)).or_default();
         let edit = TextEdit::new(range, new_name.to_string());

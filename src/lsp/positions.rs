@@ -39,7 +39,10 @@ impl Text {
         let Some(&start) = self.line_starts.get(line) else {
             return self.text.len()..self.text.len();
         };
-        let mut end = self.line_starts.get(line + 1).map_or(self.text.len(), |&next| next - 1);
+        let mut end = self
+            .line_starts
+            .get(line + 1)
+            .map_or(self.text.len(), |&next| next - 1);
         if end > start && self.text.as_bytes()[end - 1] == b'\r' {
             end -= 1;
         }
@@ -240,7 +243,11 @@ mod tests {
         assert_eq!(text.offset(Position::new(2, 2)), 15);
         assert_eq!(text.offset(Position::new(9, 0)), text.as_str().len());
         for offset in [0, 1, 2, 3, 5, 6, 10, 11, 13, 17] {
-            assert_eq!(text.offset(text.position(offset)), offset, "offset {offset}");
+            assert_eq!(
+                text.offset(text.position(offset)),
+                offset,
+                "offset {offset}"
+            );
         }
     }
 
@@ -276,7 +283,10 @@ mod tests {
     #[test]
     fn uris_and_paths() {
         let uri = Uri::from_str("file:///home/me/my%20models/r50.resnet").unwrap();
-        assert_eq!(uri_to_path(&uri), PathBuf::from("/home/me/my models/r50.resnet"));
+        assert_eq!(
+            uri_to_path(&uri),
+            PathBuf::from("/home/me/my models/r50.resnet")
+        );
         let back = path_to_uri(Path::new("/home/me/my models/r50.resnet"));
         assert_eq!(back.as_str(), "file:///home/me/my%20models/r50.resnet");
         let untitled = Uri::from_str("untitled:Untitled-1").unwrap();

@@ -7,7 +7,9 @@ use lsp_types::{DocumentSymbol, SymbolKind};
 use std::path::Path;
 
 pub fn document_symbols(ws: &Workspace, path: &Path) -> Vec<DocumentSymbol> {
-    let Some(view) = ws.view(path) else { return Vec::new() };
+    let Some(view) = ws.view(path) else {
+        return Vec::new();
+    };
     let defs = &view.info.index.defs;
     #[allow(deprecated)] // `deprecated` is a required field of the struct.
     let symbol = |def: &Def, kind: SymbolKind, children: Option<Vec<DocumentSymbol>>| {

@@ -95,10 +95,15 @@ fn inlay_hints_show_the_shape_after_each_line() {
     .collect();
     assert_eq!(hints(&ws, "net.resnet"), expected);
     // The block shows its first instance.
-    let expected: Vec<(u32, String)> = [(3, "[16, 32, 32]"), (4, "[16, 32, 32]"), (5, "[16, 32, 32]"), (6, "[16, 32, 32]")]
-        .iter()
-        .map(|&(line, shape)| (line, format!("→ {shape}")))
-        .collect();
+    let expected: Vec<(u32, String)> = [
+        (3, "[16, 32, 32]"),
+        (4, "[16, 32, 32]"),
+        (5, "[16, 32, 32]"),
+        (6, "[16, 32, 32]"),
+    ]
+    .iter()
+    .map(|&(line, shape)| (line, format!("→ {shape}")))
+    .collect();
     assert_eq!(hints(&ws, "blocks.resnet"), expected);
     // The hint sits at the end of its line.
     let first = &inlay_hints(&ws, &path("net.resnet"), None)[0];
@@ -108,7 +113,9 @@ fn inlay_hints_show_the_shape_after_each_line() {
 #[test]
 fn evaluations_are_counted_per_instance() {
     let ws = workspace(&[("blocks.resnet", BLOCKS), ("net.resnet", NET)]);
-    let blocks = ws.facts(&path("blocks.resnet")).expect("facts from the importer");
+    let blocks = ws
+        .facts(&path("blocks.resnet"))
+        .expect("facts from the importer");
     let relu = at(BLOCKS, "relu\n}", 0);
     let region = blocks.file.statement_at(relu).unwrap();
     assert_eq!(region.evals.len(), 4, "two repetitions and two calls");
@@ -128,7 +135,10 @@ fn evaluations_are_counted_per_instance() {
 fn hover_shows_shapes_costs_and_docs() {
     let ws = workspace(&[("blocks.resnet", BLOCKS), ("net.resnet", NET)]);
     let text = hover_text(&ws, "net.resnet", at(NET, "basic(32, stride", 0) + 2);
-    assert!(text.contains("block basic(width: int, stride: int = 1)"), "{text}");
+    assert!(
+        text.contains("block basic(width: int, stride: int = 1)"),
+        "{text}"
+    );
     assert!(text.contains("The basic block."), "{text}");
     assert!(text.contains("→ `[32, 16, 16]`"), "{text}");
     assert!(text.contains("defined in /virtual/blocks.resnet"), "{text}");
@@ -138,9 +148,15 @@ fn hover_shows_shapes_costs_and_docs() {
     let text = hover_text(&ws, "net.resnet", at(NET, "s2", 0));
     assert!(text.contains("stage output → `[32, 16, 16]`"), "{text}");
     let text = hover_text(&ws, "net.resnet", at(NET, "tiny", 0));
-    assert!(text.contains("input `[3, 32, 32]` → output `[10, 1, 1]`"), "{text}");
+    assert!(
+        text.contains("input `[3, 32, 32]` → output `[10, 1, 1]`"),
+        "{text}"
+    );
     let text = hover_text(&ws, "net.resnet", at(NET, "pooled", 0));
-    assert!(text.contains("let pooled = avgpool") && text.contains("`[32, 1, 1]`"), "{text}");
+    assert!(
+        text.contains("let pooled = avgpool") && text.contains("`[32, 1, 1]`"),
+        "{text}"
+    );
     let text = hover_text(&ws, "blocks.resnet", at(BLOCKS, "relu\n}", 0));
     assert!(text.contains("first of 4 instances"), "{text}");
     let text = hover_text(&ws, "blocks.resnet", at(BLOCKS, "projection", 0));
@@ -148,7 +164,10 @@ fn hover_shows_shapes_costs_and_docs() {
     let text = hover_text(&ws, "blocks.resnet", at(BLOCKS, "residual", 0));
     assert!(text.contains("y = F(x) + S(x)"), "{text}");
     let text = hover_text(&ws, "blocks.resnet", at(BLOCKS, "stride: stride", 0) + 9);
-    assert!(text.contains("stride: int = 1") && text.contains("parameter of `basic`"), "{text}");
+    assert!(
+        text.contains("stride: int = 1") && text.contains("parameter of `basic`"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -156,12 +175,20 @@ fn definitions_and_references_cross_imports() {
     let ws = workspace(&[("blocks.resnet", BLOCKS), ("net.resnet", NET)]);
     let def = navigation::definition(&ws, &path("net.resnet"), at(NET, "basic(32)", 0)).unwrap();
     assert_eq!(def.uri, uri("blocks.resnet"));
-    assert_eq!(def.range, Range::new(Position::new(1, 6), Position::new(1, 11)));
+    assert_eq!(
+        def.range,
+        Range::new(Position::new(1, 6), Position::new(1, 11))
+    );
     let refs = navigation::references(&ws, &path("blocks.resnet"), at(BLOCKS, "basic", 1), true);
     let in_net = refs.iter().filter(|l| l.uri == uri("net.resnet")).count();
     assert_eq!((refs.len(), in_net), (4, 3));
     // The named argument `stride: 2` refers to the parameter.
-    let refs = navigation::references(&ws, &path("blocks.resnet"), at(BLOCKS, "stride: int", 0), false);
+    let refs = navigation::references(
+        &ws,
+        &path("blocks.resnet"),
+        at(BLOCKS, "stride: int", 0),
+        false,
+    );
     assert_eq!(refs.len(), 2, "{refs:?}");
     let def = navigation::definition(&ws, &path("net.resnet"), at(NET, "classes)", 0)).unwrap();
     assert_eq!(def.range.start, Position::new(2, 13));
@@ -172,15 +199,28 @@ fn definitions_and_references_cross_imports() {
 #[test]
 fn rename_changes_every_file() {
     let ws = workspace(&[("blocks.resnet", BLOCKS), ("net.resnet", NET)]);
-    let edit = navigation::rename(&ws, &path("net.resnet"), at(NET, "basic(16)", 0), "unit").unwrap();
+    let edit =
+        navigation::rename(&ws, &path("net.resnet"), at(NET, "basic(16)", 0), "unit").unwrap();
     let changes = edit.changes.unwrap();
     assert_eq!(changes[&uri("blocks.resnet")].len(), 1);
     assert_eq!(changes[&uri("net.resnet")].len(), 3);
-    let edit = navigation::rename(&ws, &path("blocks.resnet"), at(BLOCKS, "stride: int", 0), "step").unwrap();
+    let edit = navigation::rename(
+        &ws,
+        &path("blocks.resnet"),
+        at(BLOCKS, "stride: int", 0),
+        "step",
+    )
+    .unwrap();
     let changes = edit.changes.unwrap();
     assert_eq!(changes[&uri("blocks.resnet")].len(), 2);
     assert_eq!(changes[&uri("net.resnet")].len(), 1);
-    assert!(navigation::rename(&ws, &path("net.resnet"), at(NET, "basic(16)", 0), "residual").is_err());
+    assert!(navigation::rename(
+        &ws,
+        &path("net.resnet"),
+        at(NET, "basic(16)", 0),
+        "residual"
+    )
+    .is_err());
     assert!(navigation::rename(&ws, &path("net.resnet"), at(NET, "basic(16)", 0), "conv").is_err());
     assert!(navigation::rename(&ws, &path("net.resnet"), at(NET, "basic(16)", 0), "2x").is_err());
 }
@@ -203,13 +243,27 @@ fn diagnostics_and_the_projection_fix() {
     let published = ws.flush();
     assert_eq!(published.len(), 1);
     let d = &published[0].diagnostics[0];
-    assert_eq!(d.code, Some(lsp_types::NumberOrString::String("E0301".into())));
+    assert_eq!(
+        d.code,
+        Some(lsp_types::NumberOrString::String("E0301".into()))
+    );
     assert_eq!(d.range.start, Position::new(3, 4));
-    assert!(d.message.contains("help: a shortcut that changes the shape fits here"), "{}", d.message);
-    assert!(d.related_information.as_ref().is_some_and(|r| !r.is_empty()));
+    assert!(
+        d.message
+            .contains("help: a shortcut that changes the shape fits here"),
+        "{}",
+        d.message
+    );
+    assert!(d
+        .related_information
+        .as_ref()
+        .is_some_and(|r| !r.is_empty()));
     let actions = actions::code_actions(&ws, &path("bad.resnet"), d.range);
     let titles: Vec<&str> = actions.iter().map(|a| a.title.as_str()).collect();
-    assert!(titles.contains(&"Use `shortcut identity or projection`"), "{titles:?}");
+    assert!(
+        titles.contains(&"Use `shortcut identity or projection`"),
+        "{titles:?}"
+    );
     let fix = actions
         .iter()
         .find(|a| a.title == "Use `shortcut identity or projection`")
@@ -237,8 +291,14 @@ fn did_you_mean_becomes_a_replacement() {
     let doc = ws.document(&uri("typo.resnet")).unwrap();
     let d = &doc.diagnostics[0];
     let code = d.lsp.code.clone();
-    assert!(matches!(code, Some(lsp_types::NumberOrString::String(c)) if c == "E0201" || c == "E0202"));
-    assert!(d.lsp.message.contains("help: did you mean `relu`?"), "{}", d.lsp.message);
+    assert!(
+        matches!(code, Some(lsp_types::NumberOrString::String(c)) if c == "E0201" || c == "E0202")
+    );
+    assert!(
+        d.lsp.message.contains("help: did you mean `relu`?"),
+        "{}",
+        d.lsp.message
+    );
     let actions = actions::code_actions(&ws, &path("typo.resnet"), d.lsp.range);
     assert_eq!(actions.len(), 1);
     let edit = &actions[0].edit.as_ref().unwrap().changes.as_ref().unwrap()[&uri("typo.resnet")][0];
@@ -257,13 +317,20 @@ fn a_parse_error_keeps_the_last_good_parse() {
     };
     ws.change(&uri("net.resnet"), vec![change], 2);
     let published = ws.flush();
-    let mine = published.iter().find(|p| p.uri == uri("net.resnet")).unwrap();
-    assert_eq!(mine.diagnostics[0].code, Some(lsp_types::NumberOrString::String("E0101".into())));
+    let mine = published
+        .iter()
+        .find(|p| p.uri == uri("net.resnet"))
+        .unwrap();
+    assert_eq!(
+        mine.diagnostics[0].code,
+        Some(lsp_types::NumberOrString::String("E0101".into()))
+    );
     // Hover, hints and navigation still work below the edit, shifted by one byte.
     let text = hover_text(&ws, "net.resnet", at(&broken, "linear", 0));
     assert!(text.contains("→ `[10, 1, 1]`"), "{text}");
     assert_eq!(hints(&ws, "net.resnet").len(), 7);
-    let def = navigation::definition(&ws, &path("net.resnet"), at(&broken, "basic(32)", 0)).unwrap();
+    let def =
+        navigation::definition(&ws, &path("net.resnet"), at(&broken, "basic(32)", 0)).unwrap();
     assert_eq!(def.uri, uri("blocks.resnet"));
 }
 
@@ -278,8 +345,14 @@ fn editing_an_import_rechecks_its_importers() {
     };
     ws.change(&uri("blocks.resnet"), vec![change], 2);
     let published = ws.flush();
-    let blocks = published.iter().find(|p| p.uri == uri("blocks.resnet")).unwrap();
-    assert!(!blocks.diagnostics.is_empty(), "the importer's check reports in the block's file");
+    let blocks = published
+        .iter()
+        .find(|p| p.uri == uri("blocks.resnet"))
+        .unwrap();
+    assert!(
+        !blocks.diagnostics.is_empty(),
+        "the importer's check reports in the block's file"
+    );
     let code = blocks.diagnostics[0].code.clone();
     assert!(matches!(code, Some(lsp_types::NumberOrString::String(c)) if c.starts_with("E03")));
 }
@@ -296,7 +369,10 @@ fn completion_offers_what_fits_the_cursor() {
     };
     let inside = at(&text, "basic(8, )", 0) + "basic(8, ".len();
     let params = labels(inside);
-    assert!(params.contains(&"stride".to_string()) && params.contains(&"width".to_string()), "{params:?}");
+    assert!(
+        params.contains(&"stride".to_string()) && params.contains(&"width".to_string()),
+        "{params:?}"
+    );
     let top = labels(at(&text, "flatten", 0));
     for expected in ["conv", "basic", "residual", "pooled", "classes"] {
         assert!(top.contains(&expected.to_string()), "{expected} in {top:?}");
@@ -306,9 +382,19 @@ fn completion_offers_what_fits_the_cursor() {
     assert_eq!(conv.insert_text.as_deref(), Some("conv(${1:out})"));
     let basic = items.iter().find(|i| i.label == "basic").unwrap();
     assert_eq!(basic.insert_text.as_deref(), Some("basic(${1:width})"));
-    let blocks = completion::completion(&ws, &path("blocks.resnet"), at(BLOCKS, "identity", 0), true);
+    let blocks =
+        completion::completion(&ws, &path("blocks.resnet"), at(BLOCKS, "identity", 0), true);
     let kinds: Vec<&str> = blocks.iter().map(|i| i.label.as_str()).collect();
-    assert_eq!(kinds, ["identity", "zeropad", "projection", "maxpool_projection", "weighted"]);
+    assert_eq!(
+        kinds,
+        [
+            "identity",
+            "zeropad",
+            "projection",
+            "maxpool_projection",
+            "weighted"
+        ]
+    );
 }
 
 #[test]
@@ -316,9 +402,23 @@ fn outline_lists_networks_stages_and_blocks() {
     let ws = workspace(&[("blocks.resnet", BLOCKS), ("net.resnet", NET)]);
     let outline = symbols::document_symbols(&ws, &path("net.resnet"));
     assert_eq!(outline.len(), 1);
-    let stages: Vec<&str> = outline[0].children.iter().flatten().map(|s| s.name.as_str()).collect();
-    assert_eq!((outline[0].name.as_str(), stages), ("tiny", vec!["s1", "s2"]));
+    let stages: Vec<&str> = outline[0]
+        .children
+        .iter()
+        .flatten()
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(
+        (outline[0].name.as_str(), stages),
+        ("tiny", vec!["s1", "s2"])
+    );
     let outline = symbols::document_symbols(&ws, &path("blocks.resnet"));
     assert_eq!(outline[0].name, "basic");
-    assert!(ws.document(&uri("blocks.resnet")).unwrap().diagnostics.is_empty(), "a library has no E0213");
+    assert!(
+        ws.document(&uri("blocks.resnet"))
+            .unwrap()
+            .diagnostics
+            .is_empty(),
+        "a library has no E0213"
+    );
 }

@@ -24,13 +24,16 @@ pub fn read_loop(mut input: impl BufRead, out: Sender<Incoming>) {
     loop {
         let item = match read_frame(&mut input) {
             Ok(Some(Frame::Body(body))) => parse(&body),
-            Ok(Some(Frame::BadHeader(why))) => Incoming::Malformed(error_json(Value::Null, ErrorCode::ParseError, &why)),
+            Ok(Some(Frame::BadHeader(why))) => {
+                Incoming::Malformed(error_json(Value::Null, ErrorCode::ParseError, &why))
+            }
             Ok(None) | Err(_) => {
                 let _ = out.send(Incoming::Closed);
                 return;
             }
         };
-        let is_exit = matches!(&item, Incoming::Message(Message::Notification(n)) if n.method == "exit");
+        let is_exit =
+            matches!(&item, Incoming::Message(Message::Notification(n)) if n.method == "exit");
         if out.send(item).is_err() || is_exit {
             return;
         }
@@ -73,7 +76,9 @@ fn read_frame(input: &mut impl BufRead) -> io::Result<Option<Frame>> {
         }
     }
     let Some(length) = length else {
-        return Ok(Some(Frame::BadHeader(bad.unwrap_or_else(|| "missing Content-Length header".into()))));
+        return Ok(Some(Frame::BadHeader(
+            bad.unwrap_or_else(|| "missing Content-Length header".into()),
+        )));
     };
     let mut body = vec![0; length];
     input.read_exact(&mut body)?;
@@ -83,7 +88,13 @@ fn read_frame(input: &mut impl BufRead) -> io::Result<Option<Frame>> {
 fn parse(body: &[u8]) -> Incoming {
     let value: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
-        Err(e) => return Incoming::Malformed(error_json(Value::Null, ErrorCode::ParseError, &format!("invalid JSON: {e}"))),
+        Err(e) => {
+            return Incoming::Malformed(error_json(
+                Value::Null,
+                ErrorCode::ParseError,
+                &format!("invalid JSON: {e}"),
+            ))
+        }
     };
     let id = match value.get("id") {
         Some(id @ (Value::Number(_) | Value::String(_))) => id.clone(),
@@ -92,7 +103,11 @@ fn parse(body: &[u8]) -> Incoming {
     match serde_json::from_value::<Message>(value) {
         // A response from the client to a request we never sent is ignored later.
         Ok(message) => Incoming::Message(message),
-        Err(e) => Incoming::Malformed(error_json(id, ErrorCode::InvalidRequest, &format!("not a JSON-RPC message: {e}"))),
+        Err(e) => Incoming::Malformed(error_json(
+            id,
+            ErrorCode::InvalidRequest,
+            &format!("not a JSON-RPC message: {e}"),
+        )),
     }
 }
 
@@ -140,14 +155,30 @@ mod tests {
         read_loop(io::Cursor::new(input.into_bytes()), tx);
         let items: Vec<Incoming> = rx.iter().collect();
         assert_eq!(items.len(), 5);
-        assert!(matches!(&items[0], Incoming::Message(Message::Request(r)) if r.method == "initialize"));
-        let Incoming::Malformed(parse_error) = &items[1] else { panic!("{:?}", items[1]) };
-        assert!(parse_error.contains("-32700") && parse_error.contains("\"id\":null"), "{parse_error}");
-        let Incoming::Malformed(header) = &items[2] else { panic!("{:?}", items[2]) };
+        assert!(
+            matches!(&items[0], Incoming::Message(Message::Request(r)) if r.method == "initialize")
+        );
+        let Incoming::Malformed(parse_error) = &items[1] else {
+            panic!("{:?}", items[1])
+        };
+        assert!(
+            parse_error.contains("-32700") && parse_error.contains("\"id\":null"),
+            "{parse_error}"
+        );
+        let Incoming::Malformed(header) = &items[2] else {
+            panic!("{:?}", items[2])
+        };
         assert!(header.contains("-32700"), "{header}");
-        let Incoming::Malformed(invalid) = &items[3] else { panic!("{:?}", items[3]) };
-        assert!(invalid.contains("-32600") && invalid.contains("\"id\":7"), "{invalid}");
-        assert!(matches!(&items[4], Incoming::Message(Message::Notification(n)) if n.method == "exit"));
+        let Incoming::Malformed(invalid) = &items[3] else {
+            panic!("{:?}", items[3])
+        };
+        assert!(
+            invalid.contains("-32600") && invalid.contains("\"id\":7"),
+            "{invalid}"
+        );
+        assert!(
+            matches!(&items[4], Incoming::Message(Message::Notification(n)) if n.method == "exit")
+        );
     }
 
     #[test]

@@ -1,0 +1,189 @@
+//! Numerical equivalence with PyTorch: each fixture of `tests/fixtures/` (written by
+//! `tests/reference/make_fixtures.py`) holds a tiny reference model's weights, an input
+//! batch and the reference outputs; the `.resnet` file next to it must compute the same
+//! within 1e-4 relative, in evaluation mode, and for the training families also in
+//! training mode (outputs, gradients, updated running statistics).
+#![cfg(feature = "cpu")]
+
+use burn::backend::{Autodiff, Flex};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+use burn_store::{ModuleStore, SafetensorsStore};
+use resc::lower::{NameMap, Net, Network};
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+type Eval = Flex;
+type Train = Autodiff<Flex>;
+
+const TOLERANCE: f32 = 1e-4;
+
+fn fixture_path(family: &str, ext: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/{family}.{ext}"))
+}
+
+fn compile(family: &str) -> Network {
+    resc::compile_file(&fixture_path(family, "resnet"), &Default::default()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// torchvision's names: `layer1.0.conv1` for `layer1.0.residual.conv1`, and the
+/// projection shortcut as `downsample.0`/`downsample.1` (also timm's and akamaster's).
+fn torchvision() -> NameMap {
+    NameMap::new()
+        .rule("*.*.residual.**", "*.*.**")
+        .rule("*.*.shortcut.conv1", "*.*.downsample.0")
+        .rule("*.*.shortcut.bn1", "*.*.downsample.1")
+}
+
+/// The fixture file's extra tensors (`__input`, `__eval`, …), by name.
+fn extras(family: &str) -> HashMap<String, TensorData> {
+    let mut store = SafetensorsStore::from_file(fixture_path(family, "safetensors"));
+    let all = store.get_all_snapshots().expect("fixture readable");
+    all.iter()
+        .filter(|(k, _)| k.starts_with("__"))
+        .map(|(k, s)| (k.clone(), s.to_data().expect("fixture tensor readable")))
+        .collect()
+}
+
+/// Builds the network on `B` and loads the fixture's weights; every tensor of the net
+/// must be loaded and every state-dict key used.
+fn load<B: Backend>(network: &Network, family: &str, names: &NameMap) -> Net<B> {
+    let device = Default::default();
+    let mut net = network.build::<B>(&device);
+    let report = net
+        .load_safetensors(&fixture_path(family, "safetensors"), names)
+        .expect("fixture readable");
+    let unexpected: Vec<&String> = report.unexpected.iter().filter(|k| !k.starts_with("__")).collect();
+    assert!(
+        report.missing.is_empty() && report.mismatched.is_empty() && report.errors.is_empty() && unexpected.is_empty(),
+        "{family}: {}",
+        report.render(&network.sources)
+    );
+    assert_eq!(report.applied.len(), net.param_names().len());
+    net
+}
+
+/// `max |a − e| ≤ TOLERANCE · max |e|`, with equal shapes.
+fn assert_close(actual: &TensorData, expected: &TensorData, what: &str) {
+    assert_eq!(actual.shape, expected.shape, "{what}: shapes differ");
+    let a: Vec<f32> = actual.to_vec().expect("f32 data");
+    let e: Vec<f32> = expected.to_vec().expect("f32 data");
+    let scale = e.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+    let diff = a.iter().zip(&e).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+    assert!(
+        diff <= TOLERANCE * scale,
+        "{what}: max |difference| {diff:e} exceeds {TOLERANCE:e} × {scale:e}"
+    );
+}
+
+fn input<B: Backend>(extras: &HashMap<String, TensorData>) -> Tensor<B, 4> {
+    Tensor::from_data(extras["__input"].clone(), &Default::default())
+}
+
+/// Evaluation mode: the output matches the reference.
+fn check_eval(family: &str, names: &NameMap) {
+    let network = compile(family);
+    let net = load::<Eval>(&network, family, names);
+    let extras = extras(family);
+    let y = net.forward(input(&extras));
+    assert_close(&y.into_data(), &extras["__eval"], &format!("{family}: evaluation output"));
+}
+
+/// Training mode: the output, the gradients of `sum(output · R)` and the updated
+/// running statistics match the reference.
+fn check_train(family: &str, names: &NameMap) {
+    let network = compile(family);
+    let net = load::<Train>(&network, family, names);
+    let extras = extras(family);
+    let by_key: HashMap<String, String> = net.param_names().into_iter().map(|n| (names.key(&n), n)).collect();
+    let y = net.forward(input(&extras));
+    assert_close(&y.clone().into_data(), &extras["__train"], &format!("{family}: training output"));
+    let weights: Tensor<Train, 2> = Tensor::from_data(extras["__loss_weights"].clone(), &Default::default());
+    let grads = (y * weights).sum().backward();
+    let mut checked = 0;
+    for (key, expected) in &extras {
+        if let Some(param) = key.strip_prefix("__grad.") {
+            let grad = net.grad_data(&by_key[param], &grads).expect("gradient reached the parameter");
+            assert_close(&grad, expected, &format!("{family}: gradient of {param}"));
+            checked += 1;
+        } else if let Some(buffer) = key.strip_prefix("__running.") {
+            let value = net.tensor_data(&by_key[buffer]).expect("buffer exists");
+            assert_close(&value, expected, &format!("{family}: {buffer} after one training step"));
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4, "{family}: only {checked} gradients/statistics in the fixture");
+}
+
+#[test]
+fn basic_block_torchvision() {
+    check_eval("basic", &torchvision());
+    check_train("basic", &torchvision());
+}
+
+#[test]
+fn bottleneck_torchvision() {
+    check_eval("bottleneck", &torchvision());
+}
+
+#[test]
+fn resnext_grouped_bottleneck() {
+    check_eval("resnext", &torchvision());
+}
+
+#[test]
+fn option_a_zero_padding() {
+    check_eval("zeropad", &torchvision());
+}
+
+#[test]
+fn pre_activation_bottleneck() {
+    check_eval("preact", &NameMap::new());
+    check_train("preact", &NameMap::new());
+}
+
+#[test]
+fn wide_resnet_with_dropout() {
+    check_eval("wrn", &NameMap::new());
+}
+
+#[test]
+fn squeeze_excitation_timm() {
+    check_eval("se", &torchvision());
+}
+
+#[test]
+fn weighted_residual_lambda() {
+    check_eval("weighted", &NameMap::new());
+    check_train("weighted", &NameMap::new());
+}
+
+#[test]
+fn multi_input_weighted_sums() {
+    check_eval("wsum", &NameMap::new());
+}
+
+#[test]
+fn dense_shortcut_dsnet() {
+    check_eval("dense", &NameMap::new());
+}
+
+#[test]
+fn iresnet_stages_maxpool_projection() {
+    check_eval("iresnet", &NameMap::new());
+}
+
+#[test]
+fn csp_timm() {
+    check_eval("csp", &NameMap::new());
+}
+
+#[test]
+fn drop_path_in_evaluation() {
+    check_eval("droppath", &NameMap::new());
+}
+
+#[test]
+fn remaining_ops() {
+    check_eval("ops", &NameMap::new());
+}
