@@ -204,7 +204,12 @@ impl<'a> Elab<'a> {
         let saved_dense = std::mem::replace(&mut self.dense, dense);
         self.names.push_exact(&name.name);
         self.transparent = is_single_call(body);
-        let out = self.body(body, env, cur, false);
+        // A stage groups layers for names and reports; it is not a scope, so `let`
+        // names bound inside it stay visible after it.
+        let mut out = cur;
+        for stmt in &body.stmts {
+            out = self.stmt(stmt, env, out, false);
+        }
         self.transparent = false;
         self.names.pop();
         self.dense = saved_dense;
