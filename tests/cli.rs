@@ -34,7 +34,8 @@ fn assert_exit(out: &Output, code: i32) {
 }
 
 fn json(out: &Output) -> Value {
-    serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", stdout(out)))
+    serde_json::from_str(&stdout(out))
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", stdout(out)))
 }
 
 #[test]
@@ -42,12 +43,22 @@ fn check_resnet50_prints_the_table() {
     let out = resc(&["check", "models/resnet50.resnet"]);
     assert_exit(&out, 0);
     let text = stdout(&out);
-    assert!(text.contains("25,557,032"), "no parameter count in:\n{text}");
+    assert!(
+        text.contains("25,557,032"),
+        "no parameter count in:\n{text}"
+    );
     assert!(text.contains("network `resnet50`"), "{text}");
     for stage in ["conv1", "layer1", "layer2", "layer3", "layer4", "total"] {
-        assert!(text.lines().any(|l| l.starts_with(stage)), "no row `{stage}` in:\n{text}");
+        assert!(
+            text.lines().any(|l| l.starts_with(stage)),
+            "no row `{stage}` in:\n{text}"
+        );
     }
-    assert!(stderr(&out).is_empty(), "unexpected stderr: {}", stderr(&out));
+    assert!(
+        stderr(&out).is_empty(),
+        "unexpected stderr: {}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -60,7 +71,10 @@ fn check_json_report() {
     assert_eq!(v["report"]["params"].as_u64(), Some(25_557_032));
     assert_eq!(v["report"]["network"], "resnet50");
     let macs = v["report"]["macs"].as_u64().expect("MACs are a number");
-    assert!((4_000_000_000..4_200_000_000).contains(&macs), "ResNet-50 MACs: {macs}");
+    assert!(
+        (4_000_000_000..4_200_000_000).contains(&macs),
+        "ResNet-50 MACs: {macs}"
+    );
     let groups = v["report"]["groups"].as_array().expect("groups are a list");
     let group_params: u64 = groups.iter().map(|g| g["params"].as_u64().unwrap()).sum();
     assert_eq!(group_params, 25_557_032, "the stages add up to the total");
@@ -68,7 +82,14 @@ fn check_json_report() {
 
 #[test]
 fn check_set_overrides_a_parameter() {
-    let out = resc(&["check", "models/resnet20.resnet", "--set", "depth=56", "--format", "json"]);
+    let out = resc(&[
+        "check",
+        "models/resnet20.resnet",
+        "--set",
+        "depth=56",
+        "--format",
+        "json",
+    ]);
     assert_exit(&out, 0);
     // He et al. 2015, Table 6: ResNet-56 has 0.85M parameters (853,018 exactly).
     assert_eq!(json(&out)["report"]["params"].as_u64(), Some(853_018));
@@ -109,13 +130,20 @@ fn failing_model_json_diagnostics() {
 fn failing_model_human_diagnostics() {
     let out = resc(&["check", "tests/ui/three-errors.resnet"]);
     assert_exit(&out, 1);
-    assert!(stdout(&out).is_empty(), "diagnostics go to stderr: {}", stdout(&out));
+    assert!(
+        stdout(&out).is_empty(),
+        "diagnostics go to stderr: {}",
+        stdout(&out)
+    );
     let err = stderr(&out);
     for code in ["error[E0202]", "error[E0205]", "error[E0301]"] {
         assert!(err.contains(code), "no {code} in:\n{err}");
     }
     assert!(err.contains("3 errors"), "no error count in:\n{err}");
-    assert!(!err.contains("\x1b["), "no colour when stderr is not a terminal");
+    assert!(
+        !err.contains("\x1b["),
+        "no colour when stderr is not a terminal"
+    );
 }
 
 #[test]
@@ -123,7 +151,10 @@ fn set_of_unknown_parameter_fails() {
     let out = resc(&["check", "models/resnet20.resnet", "--set", "dept=56"]);
     assert_exit(&out, 1);
     let err = stderr(&out);
-    assert!(err.contains("error[E0209]") && err.contains("<command line>"), "{err}");
+    assert!(
+        err.contains("error[E0209]") && err.contains("<command line>"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -159,8 +190,14 @@ fn explain_unknown_code_is_a_usage_error() {
 #[test]
 fn unknown_subcommand_and_flag_are_usage_errors() {
     assert_exit(&resc(&["frobnicate", "models/resnet50.resnet"]), 2);
-    assert_exit(&resc(&["check", "models/resnet50.resnet", "--frobnicate"]), 2);
-    assert_exit(&resc(&["check", "models/resnet50.resnet", "--format", "yaml"]), 2);
+    assert_exit(
+        &resc(&["check", "models/resnet50.resnet", "--frobnicate"]),
+        2,
+    );
+    assert_exit(
+        &resc(&["check", "models/resnet50.resnet", "--format", "yaml"]),
+        2,
+    );
     assert_exit(&resc(&["check"]), 2);
     assert_exit(&resc(&[]), 2);
 }
@@ -177,7 +214,11 @@ fn help_and_version_succeed() {
 fn missing_file_is_an_io_error() {
     let out = resc(&["check", "models/no-such-model.resnet"]);
     assert_exit(&out, 3);
-    assert!(stderr(&out).contains("no-such-model.resnet"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no-such-model.resnet"),
+        "{}",
+        stderr(&out)
+    );
     assert_exit(&resc(&["graph", "models/no-such-model.resnet"]), 3);
 }
 
@@ -186,7 +227,11 @@ fn graph_emits_dot() {
     let out = resc(&["graph", "models/resnet20.resnet", "--emit", "dot"]);
     assert_exit(&out, 0);
     let text = stdout(&out);
-    assert!(text.starts_with("digraph"), "{}", &text[..text.len().min(200)]);
+    assert!(
+        text.starts_with("digraph"),
+        "{}",
+        &text[..text.len().min(200)]
+    );
     assert!(text.trim_end().ends_with('}'));
     assert!(text.contains("->"), "no edges");
 }
@@ -197,13 +242,26 @@ fn graph_emits_json() {
     assert_exit(&out, 0);
     let v = json(&out);
     let nodes = v["nodes"].as_array().expect("a node list");
-    assert!(nodes.len() > 50, "ResNet-20 has more than 50 nodes, found {}", nodes.len());
-    let params: u64 = nodes.iter().map(|n| n["params"].as_u64().unwrap_or(0)).sum();
+    assert!(
+        nodes.len() > 50,
+        "ResNet-20 has more than 50 nodes, found {}",
+        nodes.len()
+    );
+    let params: u64 = nodes
+        .iter()
+        .map(|n| n["params"].as_u64().unwrap_or(0))
+        .sum();
     assert_eq!(params, 269_722, "ResNet-20 parameters");
     for node in nodes {
-        assert!(node["name"].as_str().is_some_and(|n| !n.is_empty()), "{node}");
+        assert!(
+            node["name"].as_str().is_some_and(|n| !n.is_empty()),
+            "{node}"
+        );
         for input in node["inputs"].as_array().unwrap() {
-            assert!(input.as_u64().unwrap() < node["id"].as_u64().unwrap(), "inputs come first: {node}");
+            assert!(
+                input.as_u64().unwrap() < node["id"].as_u64().unwrap(),
+                "inputs come first: {node}"
+            );
         }
     }
 }

@@ -62,7 +62,9 @@ fn options(text: &str) -> Result<Options, String> {
     };
     let mut words = args.split_whitespace();
     while let Some(flag) = words.next() {
-        let value = words.next().ok_or_else(|| format!("`{flag}` needs a value"))?;
+        let value = words
+            .next()
+            .ok_or_else(|| format!("`{flag}` needs a value"))?;
         match flag {
             "--set" => options.overrides.push(value.to_string()),
             "--network" => options.network = Some(value.to_string()),
@@ -76,7 +78,8 @@ fn options(text: &str) -> Result<Options, String> {
 fn run_one(path: &Path) -> Result<(String, &'static str), String> {
     let text = fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
     let options = options(&text)?;
-    let compilation = compile_file(path, &options, &mut FsLoader).map_err(|e| format!("cannot compile: {e}"))?;
+    let compilation =
+        compile_file(path, &options, &mut FsLoader).map_err(|e| format!("cannot compile: {e}"))?;
     Ok(match &compilation.result {
         Ok(checked) => {
             let elaborated = &checked.elaborated;
@@ -128,7 +131,11 @@ fn diff(expected: &str, actual: &str) -> String {
 fn ui() {
     let bless = std::env::var(BLESS_VAR).is_ok_and(|v| v == "1");
     let files = ui_files();
-    assert!(files.len() >= 20, "expected the UI tests under {UI_DIR}, found {}", files.len());
+    assert!(
+        files.len() >= 20,
+        "expected the UI tests under {UI_DIR}, found {}",
+        files.len()
+    );
     let mut failures = Vec::new();
     for path in &files {
         let (actual, ext) = match run_one(path) {
@@ -148,7 +155,11 @@ fn ui() {
             continue;
         }
         if other_path.exists() {
-            let was = if ext == "stdout" { "failed" } else { "compiled" };
+            let was = if ext == "stdout" {
+                "failed"
+            } else {
+                "compiled"
+            };
             let now = if ext == "stdout" { "compiles" } else { "fails" };
             failures.push(format!(
                 "{}: the model {was} before ({} exists) but now {now}:\n{actual}",
@@ -189,7 +200,9 @@ fn no_orphaned_expected_files() {
             let path = entry.expect("a readable directory entry").path();
             if path.is_dir() {
                 walk(&path, orphans);
-            } else if path.extension().is_some_and(|e| e == "stderr" || e == "stdout")
+            } else if path
+                .extension()
+                .is_some_and(|e| e == "stderr" || e == "stdout")
                 && !path.with_extension("resnet").exists()
             {
                 orphans.push(path.display().to_string());
@@ -200,7 +213,10 @@ fn no_orphaned_expected_files() {
     let mut orphans = Vec::new();
     walk(Path::new(UI_DIR), &mut orphans);
     orphans.sort();
-    assert!(orphans.is_empty(), "expected files without a test input: {orphans:?}");
+    assert!(
+        orphans.is_empty(),
+        "expected files without a test input: {orphans:?}"
+    );
 }
 
 /// Every error code has an explanation for `resc explain` and a UI test that shows it.
@@ -215,8 +231,11 @@ fn every_code_is_explained_and_tested() {
     for code in ALL_CODES {
         let name = code.as_str();
         let explanation = code.explanation();
-        if !explanation.starts_with(&format!("# {name}")) || explanation.trim().lines().count() < 3 {
-            problems.push(format!("{name}: the explanation must start with `# {name}` and say more"));
+        if !explanation.starts_with(&format!("# {name}")) || explanation.trim().lines().count() < 3
+        {
+            problems.push(format!(
+                "{name}: the explanation must start with `# {name}` and say more"
+            ));
         }
         let tag = format!("[{name}]");
         if !expected.iter().any(|text| text.contains(&tag)) {
@@ -228,8 +247,12 @@ fn every_code_is_explained_and_tested() {
 
 #[test]
 fn args_directive() {
-    let o = options("# args: --set depth=27 --network foo --set classes=10\nnetwork foo {}").unwrap();
-    assert_eq!(o.overrides, vec!["depth=27".to_string(), "classes=10".to_string()]);
+    let o =
+        options("# args: --set depth=27 --network foo --set classes=10\nnetwork foo {}").unwrap();
+    assert_eq!(
+        o.overrides,
+        vec!["depth=27".to_string(), "classes=10".to_string()]
+    );
     assert_eq!(o.network.as_deref(), Some("foo"));
     let none = options("# a comment\n").unwrap();
     assert!(none.overrides.is_empty() && none.network.is_none());
