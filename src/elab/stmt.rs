@@ -140,7 +140,9 @@ impl<'a> Elab<'a> {
         cur: Option<Value>,
         network_top: bool,
     ) -> Option<Value> {
-        if !network_top || cur.is_some() {
+        // A poisoned current value (a layer or assertion that failed before `input`) is
+        // no input: declaring one then is no second mistake.
+        if !network_top || cur.as_ref().is_some_and(|v| !v.is_poison()) {
             let why = if network_top {
                 "the network already has an input"
             } else {
