@@ -37,3 +37,9 @@ fn weighted_resnet_1192_layers_trains_one_step() {
     let steps = forward_backward("models/wresnet.resnet", &["depth=1192"], "conv1.conv1.weight");
     assert!(steps > 4000, "the 1192-layer net has {steps} steps");
 }
+
+#[test]
+fn iresnet_cifar_3002_layers_trains_one_step() {
+    let steps = forward_backward("models/iresnet-cifar.resnet", &["depth=3002"], "conv1.conv1.weight");
+    assert!(steps > 9000, "the 3002-layer net has {steps} steps");
+}

@@ -26,13 +26,9 @@ fn compile(family: &str) -> Network {
     resc::compile_file(&fixture_path(family, "resnet"), &Default::default()).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// torchvision's names: `layer1.0.conv1` for `layer1.0.residual.conv1`, and the
-/// projection shortcut as `downsample.0`/`downsample.1` (also timm's and akamaster's).
+/// torchvision's names (also timm's and akamaster's).
 fn torchvision() -> NameMap {
-    NameMap::new()
-        .rule("*.*.residual.**", "*.*.**")
-        .rule("*.*.shortcut.conv1", "*.*.downsample.0")
-        .rule("*.*.shortcut.bn1", "*.*.downsample.1")
+    NameMap::torchvision()
 }
 
 /// The fixture file's extra tensors (`__input`, `__eval`, …), by name.
@@ -186,4 +182,81 @@ fn drop_path_in_evaluation() {
 #[test]
 fn remaining_ops() {
     check_eval("ops", &NameMap::new());
+}
+
+/// The zoo's ResNet-18 and ResNet-50 map onto torchvision's state dicts by name: every
+/// key used, every tensor found, every shape equal (keys and shapes from the reference
+/// script; the weights themselves are checked by `cargo run --example torchvision`).
+#[test]
+fn zoo_resnets_map_onto_torchvision_state_dicts() {
+    let text = std::fs::read_to_string(fixture_path("torchvision_keys", "json")).expect("fixture readable");
+    let all: std::collections::BTreeMap<String, std::collections::BTreeMap<String, Vec<usize>>> =
+        serde_json::from_str(&text).expect("valid JSON");
+    for (model, shapes) in &all {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("models/{model}.resnet"));
+        let network = resc::compile_file(&path, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+        let report = network.check_state_dict(shapes, &NameMap::torchvision());
+        assert!(report.is_exact(), "{model}: {}", report.render(&network.sources));
+        let buffers = shapes.keys().filter(|k| k.ends_with("num_batches_tracked")).count();
+        assert_eq!(report.applied.len(), shapes.len() - buffers, "{model}");
+    }
+}
+
+/// Weights out and back in: a net saved as safetensors (under torchvision's names) and
+/// as a Burn record loads into a fresh net of the same network, which then computes the
+/// same outputs.
+#[test]
+fn weights_round_trip() {
+    let network = compile("bottleneck");
+    let device = Default::default();
+    let net = network.build::<Eval>(&device);
+    let x: Tensor<Eval, 4> = Tensor::random([2, 3, 16, 16], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
+    let expected = net.forward(x.clone()).into_data();
+    let dir = std::env::temp_dir().join(format!("resc-weights-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temporary directory");
+
+    let file = dir.join("bottleneck.safetensors");
+    net.save_safetensors(&file, &NameMap::torchvision()).expect("saved");
+    let mut fresh = network.build::<Eval>(&device);
+    let report = fresh.load_safetensors(&file, &NameMap::torchvision()).expect("loaded");
+    assert!(report.is_exact(), "{}", report.render(&network.sources));
+    assert_close(&fresh.forward(x.clone()).into_data(), &expected, "after a safetensors round trip");
+
+    let record = dir.join("bottleneck");
+    net.save_record(&record).expect("saved");
+    let fresh = network.build::<Eval>(&device).load_record(&record, &device).expect("loaded");
+    assert_close(&fresh.forward(x).into_data(), &expected, "after a record round trip");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A state dict that does not fit is reported key by key, each pointing at its layer.
+#[test]
+fn load_report_names_missing_unexpected_and_mismatched_keys() {
+    let network = compile("basic");
+    let mut net = network.build::<Eval>(&Default::default());
+    // The fixture is in torchvision's names; read with the identity map, the residual
+    // layers are missing and torchvision's keys unexpected.
+    let report = net
+        .load_safetensors(&fixture_path("basic", "safetensors"), &NameMap::new())
+        .expect("fixture readable");
+    assert!(report.missing.iter().any(|m| m.key == "layer1.0.residual.conv1.weight"));
+    assert!(report.unexpected.iter().any(|k| k == "layer1.0.conv1.weight"));
+    assert!(report.applied.iter().any(|k| k == "conv1.weight"));
+    let text = report.render(&network.sources);
+    assert!(text.contains("missing: `layer2.0.shortcut.conv1.weight`"), "{text}");
+    assert!(text.contains("blocks.resnet:"), "the report points into the block's file: {text}");
+
+    // Shapes: the basic fixture's 3×3 convs read into the bottleneck network's 1×1s.
+    let network = compile("bottleneck");
+    let mut net = network.build::<Eval>(&Default::default());
+    let report = net
+        .load_safetensors(&fixture_path("basic", "safetensors"), &NameMap::torchvision())
+        .expect("fixture readable");
+    let mismatch = report
+        .mismatched
+        .iter()
+        .find(|m| m.key == "layer1.0.conv1.weight")
+        .unwrap_or_else(|| panic!("{}", report.render(&network.sources)));
+    assert_eq!((mismatch.expected.as_slice(), mismatch.found.as_slice()), (&[8, 8, 1, 1][..], &[8, 8, 3, 3][..]));
+    assert_eq!(mismatch.name, "layer1.0.residual.conv1.weight");
 }

@@ -128,6 +128,36 @@ impl LayerSpec {
         }
     }
 
+    /// The shape of one of the layer's tensors (named as [`Self::tensor_names`] names them).
+    pub fn tensor_shape(&self, tensor: &str) -> Option<Vec<usize>> {
+        if !self.tensor_names().contains(&tensor) {
+            return None;
+        }
+        Some(match *self {
+            LayerSpec::Conv {
+                in_channels,
+                out_channels,
+                kernel,
+                groups,
+                ..
+            } => match tensor {
+                "weight" => vec![out_channels, in_channels / groups, kernel[0], kernel[1]],
+                _ => vec![out_channels],
+            },
+            LayerSpec::BatchNorm { channels, .. } | LayerSpec::GroupNorm { channels } => vec![channels],
+            LayerSpec::Linear {
+                in_features,
+                out_features,
+                ..
+            } => match tensor {
+                "weight" => vec![out_features, in_features],
+                _ => vec![out_features],
+            },
+            LayerSpec::Vector { len, .. } => vec![len],
+            LayerSpec::Matrix { rows, cols, .. } => vec![rows, cols],
+        })
+    }
+
     /// Creates the layer with its initial values on `device`.
     pub fn build<B: Backend>(&self, device: &B::Device) -> Layer<B> {
         match *self {

@@ -9,7 +9,7 @@
 use super::layers::Layer;
 use super::ops;
 use super::plan::{Kernel, Plan, Step};
-use burn::module::{Module, Param, ParamId, RunningState};
+use burn::module::{Module, ModuleVisitor, Param, ParamId, RunningState};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
 use std::sync::Arc;
@@ -57,6 +57,9 @@ impl<B: Backend> Net<B> {
     /// The network output as a batch of maps `[N, C, H, W]`.
     pub fn forward_map(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let plan = &*self.plan;
+        if B::ad_enabled(&x.device()) {
+            self.join_parameter_graphs();
+        }
         let mut values: Vec<Option<Tensor<B, 4>>> = Vec::with_capacity(plan.steps.len());
         let mut remaining = plan.uses.clone();
         let mut input = Some(x);
@@ -76,6 +79,32 @@ impl<B: Backend> Net<B> {
             values.push(keep.then_some(out));
         }
         values[plan.output].take().expect("the plan has an output step")
+    }
+
+    /// Puts every parameter into one autodiff graph before the forward pass.
+    ///
+    /// Burn's autodiff (0.21) gives each parameter its own graph and merges graphs when
+    /// an op reads two of them; a merge keeps an arbitrary one of the two and moves the
+    /// other's nodes into it, so merging each parameter into the growing graph of the
+    /// forward pass costs O(graph size) half the time: O(n²) for n layers (18 s of a
+    /// 23 s training step of the 1192-layer net). One op reading a scalar of every
+    /// parameter merges them all while the graphs are still single nodes.
+    fn join_parameter_graphs(&self) {
+        struct Gather<B: Backend>(Vec<Tensor<B, 1>>);
+        impl<B: Backend> ModuleVisitor<B> for Gather<B> {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+                let t = param.val();
+                if t.is_require_grad() {
+                    let n = t.shape().num_elements();
+                    self.0.push(t.reshape([n]).narrow(0, 0, 1));
+                }
+            }
+        }
+        let mut gather = Gather(Vec::new());
+        self.visit(&mut gather);
+        if gather.0.len() > 1 {
+            drop(Tensor::cat(gather.0, 0));
+        }
     }
 
     /// Runs one step on its arguments (ordered by port).

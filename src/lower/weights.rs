@@ -8,9 +8,14 @@
 //! span), what the file has that the net does not use, and shape mismatches.
 
 use super::net::Net;
+use super::Network;
 use crate::source::{SourceMap, Span};
+use burn::module::Module;
+use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
 use burn::tensor::backend::Backend;
-use burn_store::{ApplyError, ModuleSnapshot, ModuleStore, PytorchStore, SafetensorsStore, TensorSnapshot};
+use burn_store::{
+    ApplyError, KeyRemapper, ModuleSnapshot, ModuleStore, PytorchStore, SafetensorsStore, TensorSnapshot,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -41,6 +46,22 @@ impl NameMap {
     /// The identity map: framework names equal source names.
     pub fn new() -> NameMap {
         NameMap::default()
+    }
+
+    /// torchvision's ResNet names (also timm's and akamaster's): the residual branch's
+    /// layers sit directly in the block (`layer1.0.conv1` for `layer1.0.residual.conv1`),
+    /// the projection shortcut is `downsample.0`/`downsample.1`, and the ImageNet stem
+    /// (`stage conv1 { conv; bn; … }`) is `conv1`/`bn1`.
+    ///
+    /// A stop-gap until model files declare their names for a framework (see the
+    /// lowering notes); the rules are exactly what such a declaration would hold.
+    pub fn torchvision() -> NameMap {
+        NameMap::new()
+            .rule("conv1.conv1", "conv1")
+            .rule("conv1.bn1", "bn1")
+            .rule("*.*.residual.**", "*.*.**")
+            .rule("*.*.shortcut.conv1", "*.*.downsample.0")
+            .rule("*.*.shortcut.bn1", "*.*.downsample.1")
     }
 
     /// Adds a rule (rules are tried in the order they were added).
@@ -205,6 +226,50 @@ impl std::fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
+impl Network {
+    /// What loading a state dict with these keys and shapes would do, without reading
+    /// any tensor data: the missing, unexpected and mismatched keys (`applied` lists the
+    /// tensors that would load).
+    pub fn check_state_dict(&self, shapes: &BTreeMap<String, Vec<usize>>, names: &NameMap) -> LoadReport {
+        let mut report = LoadReport::default();
+        let mut used = HashMap::new();
+        for layer in &self.plan().layers {
+            for tensor in layer.spec.tensor_names() {
+                let name = format!("{}.{tensor}", layer.name);
+                let key = names.key(&name);
+                let expected = layer.spec.tensor_shape(tensor).unwrap_or_default();
+                match shapes.get_key_value(&key) {
+                    None => report.missing.push(Missing {
+                        name,
+                        key,
+                        span: layer.span,
+                    }),
+                    Some((k, found)) => {
+                        used.insert(k.as_str(), ());
+                        if *found == expected {
+                            report.applied.push(name);
+                        } else {
+                            report.mismatched.push(Mismatch {
+                                name,
+                                key,
+                                expected,
+                                found: found.clone(),
+                                span: layer.span,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        report.unexpected = shapes
+            .keys()
+            .filter(|k| !used.contains_key(k.as_str()) && !k.ends_with(".num_batches_tracked"))
+            .cloned()
+            .collect();
+        report
+    }
+}
+
 impl<B: Backend> Net<B> {
     /// Loads a safetensors state dict, keys named as `names` maps them.
     pub fn load_safetensors(&mut self, path: &Path, names: &NameMap) -> Result<LoadReport, LoadError> {
@@ -216,6 +281,35 @@ impl<B: Backend> Net<B> {
     pub fn load_pytorch(&mut self, path: &Path, names: &NameMap) -> Result<LoadReport, LoadError> {
         let mut store = PytorchStore::from_file(path);
         self.load_from_store(&mut store, names)
+    }
+
+    /// Writes every tensor to a safetensors file, keyed by source names mapped by
+    /// `names` (`NameMap::new()` keeps the source names): a state dict PyTorch loads.
+    pub fn save_safetensors(&self, path: &Path, names: &NameMap) -> Result<(), LoadError> {
+        let mut patterns = Vec::new();
+        for (i, layer) in self.plan().layers.iter().enumerate() {
+            let tensors = layer.spec.tensor_names().join("|");
+            let from = format!(r"^layers\.{i}\.({tensors})$");
+            let node = names.apply(&layer.name);
+            let to = if node.is_empty() { "$1".to_string() } else { format!("{node}.$1") };
+            patterns.push((from, to));
+        }
+        let remapper = KeyRemapper::from_patterns(patterns).map_err(|e| LoadError(e.to_string()))?;
+        let mut store = SafetensorsStore::from_file(path).skip_enum_variants(true).remap(remapper);
+        self.save_into(&mut store).map_err(|e| LoadError(e.to_string()))
+    }
+
+    /// Saves the parameters as a Burn record (named MessagePack, full precision).
+    pub fn save_record(&self, path: &Path) -> Result<(), LoadError> {
+        self.clone()
+            .save_file(path, &NamedMpkFileRecorder::<FullPrecisionSettings>::new())
+            .map_err(|e| LoadError(e.to_string()))
+    }
+
+    /// Loads parameters saved by [`Net::save_record`] from a net of the same network.
+    pub fn load_record(self, path: &Path, device: &B::Device) -> Result<Net<B>, LoadError> {
+        self.load_file(path, &NamedMpkFileRecorder::<FullPrecisionSettings>::new(), device)
+            .map_err(|e| LoadError(e.to_string()))
     }
 
     /// Loads the tensors of any Burn store, keys named as `names` maps them.

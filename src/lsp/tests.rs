@@ -422,3 +422,40 @@ fn outline_lists_networks_stages_and_blocks() {
         "a library has no E0213"
     );
 }
+
+/// A block whose body is one statement, repeated from one call site: consecutive
+/// evaluations of that statement touch, and are told apart by their first node.
+const WEIGHTED: &str = "\
+block unit(width: int) {
+    residual {
+        conv(width, k: 3); bn; relu
+        conv(width, k: 3); bn; relu
+    } shortcut weighted
+}
+
+network w(n: int = 3) {
+    input [3, 8, 8]
+    conv(4, k: 3); bn; relu
+    stage one { repeat n unit(4) }
+    stage two { conv(8, k: 3, stride: 2); repeat n unit(8) }
+    avgpool; linear(10)
+}
+";
+
+#[test]
+fn touching_evaluations_are_told_apart() {
+    let ws = workspace(&[("w.resnet", WEIGHTED)]);
+    let facts = ws.facts(&path("w.resnet")).unwrap();
+    let residual = facts.file.statement_at(at(WEIGHTED, "residual", 0)).unwrap();
+    assert_eq!(residual.evals.len(), 6, "three units in each of two stages");
+    // Two 3×3 convs, two BNs and λ.
+    assert_eq!(residual.evals[0].params, 2 * (4 * 4 * 9) + 2 * 8 + 1);
+    assert_eq!(residual.evals[3].output.to_string(), "[8, 4, 4]");
+    let repeat = facts.file.statement_at(at(WEIGHTED, "repeat n unit(8)", 0)).unwrap();
+    assert_eq!(repeat.evals.len(), 1);
+    assert_eq!(repeat.evals[0].params, 3 * (2 * (8 * 8 * 9) + 2 * 16 + 1));
+    let call = at(WEIGHTED, "unit(4)", 0);
+    assert_eq!(facts.region(call, call + "unit(4)".len()).unwrap().evals.len(), 3);
+    let text = hover_text(&ws, "w.resnet", at(WEIGHTED, "weighted", 0));
+    assert!(text.contains("first of 6 instances"), "{text}");
+}

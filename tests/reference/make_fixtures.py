@@ -16,8 +16,13 @@ evaluation mode. `tests/fixtures/<family>.safetensors` holds:
 
 The matching networks are `tests/fixtures/<family>.resnet`.
 
+`tests/fixtures/torchvision_keys.json` lists the state-dict keys and shapes of torchvision's
+resnet18 and resnet50, for the test that the zoo's models map onto them by name.
+
 Run: /work/pyref/bin/python tests/reference/make_fixtures.py   (torch 2.15, torchvision
-0.29, timm 1.0, safetensors 0.8; CPU, deterministic).
+0.29, timm 1.0, safetensors 0.8; CPU, deterministic). With `--full DIR`, writes
+torchvision's resnet18 and resnet50 with random weights, an input and the logits to DIR
+instead (about 150 MB, not committed), for `cargo run --example torchvision -- DIR`.
 """
 
 import copy
@@ -652,8 +657,52 @@ def ops():
     write("ops", model, inputs(gen))
 
 
+# ------------------------------------------------------------ full torchvision models
+
+def torchvision_keys():
+    """The state-dict keys and shapes of torchvision's ImageNet ResNets, for the name
+    mapping test of the zoo models (no weights: resnet50's are 100 MB)."""
+    import json
+
+    import torchvision
+
+    keys = {}
+    for name in ["resnet18", "resnet50"]:
+        model = getattr(torchvision.models, name)()
+        keys[name] = {k: list(v.shape) for k, v in model.state_dict().items()}
+    path = os.path.join(OUT, "torchvision_keys.json")
+    with open(path, "w") as f:
+        json.dump(keys, f, indent=0, sort_keys=True)
+    print(f"torchvision_keys: {', '.join(f'{k} {len(v)} keys' for k, v in keys.items())}")
+
+
+def torchvision_full(directory, name="resnet50"):
+    """A torchvision model with random weights and non-trivial running statistics, an
+    input batch and its logits, in `directory/<name>.safetensors` (not committed; read
+    by `cargo run --example torchvision`)."""
+    import torchvision
+
+    gen = seeded(20)
+    model = getattr(torchvision.models, name)()
+    randomize_norms(model, gen)
+    x = torch.randn(2, 3, 224, 224, generator=gen)
+    global OUT
+    saved, OUT = OUT, directory
+    try:
+        write(name, model, x)
+    finally:
+        OUT = saved
+
+
 if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--full":
+        os.makedirs(sys.argv[2], exist_ok=True)
+        for model in ["resnet18", "resnet50"]:
+            torchvision_full(sys.argv[2], model)
+        sys.exit(0)
     os.makedirs(OUT, exist_ok=True)
     for family in [basic, bottleneck, resnext, zeropad, preact, wrn, se, weighted, wsum, dense,
-                   iresnet, csp, droppath, ops]:
+                   iresnet, csp, droppath, ops, torchvision_keys]:
         family()
