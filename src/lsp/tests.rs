@@ -446,16 +446,29 @@ network w(n: int = 3) {
 fn touching_evaluations_are_told_apart() {
     let ws = workspace(&[("w.resnet", WEIGHTED)]);
     let facts = ws.facts(&path("w.resnet")).unwrap();
-    let residual = facts.file.statement_at(at(WEIGHTED, "residual", 0)).unwrap();
+    let residual = facts
+        .file
+        .statement_at(at(WEIGHTED, "residual", 0))
+        .unwrap();
     assert_eq!(residual.evals.len(), 6, "three units in each of two stages");
     // Two 3×3 convs, two BNs and λ.
     assert_eq!(residual.evals[0].params, 2 * (4 * 4 * 9) + 2 * 8 + 1);
     assert_eq!(residual.evals[3].output.to_string(), "[8, 4, 4]");
-    let repeat = facts.file.statement_at(at(WEIGHTED, "repeat n unit(8)", 0)).unwrap();
+    let repeat = facts
+        .file
+        .statement_at(at(WEIGHTED, "repeat n unit(8)", 0))
+        .unwrap();
     assert_eq!(repeat.evals.len(), 1);
     assert_eq!(repeat.evals[0].params, 3 * (2 * (8 * 8 * 9) + 2 * 16 + 1));
     let call = at(WEIGHTED, "unit(4)", 0);
-    assert_eq!(facts.region(call, call + "unit(4)".len()).unwrap().evals.len(), 3);
+    assert_eq!(
+        facts
+            .region(call, call + "unit(4)".len())
+            .unwrap()
+            .evals
+            .len(),
+        3
+    );
     let text = hover_text(&ws, "w.resnet", at(WEIGHTED, "weighted", 0));
     assert!(text.contains("first of 6 instances"), "{text}");
 }
