@@ -12,7 +12,8 @@ fn check(path: &str, overrides: &[&str]) -> u64 {
         network: None,
         overrides: overrides.iter().map(|s| s.to_string()).collect(),
     };
-    let compilation = compile_file(Path::new(path), &options, &mut FsLoader).expect("zoo file readable");
+    let compilation =
+        compile_file(Path::new(path), &options, &mut FsLoader).expect("zoo file readable");
     let checked = compilation.result.expect("zoo model checks");
     checked.elaborated.graph.node_count() as u64
 }

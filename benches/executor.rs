@@ -32,7 +32,11 @@ fn handwritten<B: Backend>(net: &Net<B>, x: Tensor<B, 4>) -> Tensor<B, 2> {
             let stride = if stage > 0 && block == 0 { 2 } else { 1 };
             let r = relu(bn(layer + 1, conv(layer, x.clone(), stride)));
             let r = bn(layer + 3, conv(layer + 2, r, 1));
-            let s = if stride == 2 { ops::zero_pad(x, 2, width / 4, width / 4) } else { x };
+            let s = if stride == 2 {
+                ops::zero_pad(x, 2, width / 4, width / 4)
+            } else {
+                x
+            };
             x = relu(r + s);
             layer += 4;
         }
@@ -46,13 +50,17 @@ fn handwritten<B: Backend>(net: &Net<B>, x: Tensor<B, 4>) -> Tensor<B, 2> {
 }
 
 fn resnet20<B: Backend>() -> (Net<B>, Tensor<B, 4>) {
-    let network = resc::compile_file(Path::new("models/resnet20.resnet"), &Default::default()).expect("zoo model");
+    let network = resc::compile_file(Path::new("models/resnet20.resnet"), &Default::default())
+        .expect("zoo model");
     let device = Default::default();
     let net = network.build::<B>(&device);
     let x = Tensor::random([32, 3, 32, 32], Distribution::Normal(0.0, 1.0), &device);
     let (a, b) = (net.forward(x.clone()), handwritten(&net, x.clone()));
     let diff: f32 = (a - b).abs().max().into_scalar().elem();
-    assert!(diff < 1e-4, "the hand-written ResNet-20 differs from the lowered one by {diff}");
+    assert!(
+        diff < 1e-4,
+        "the hand-written ResNet-20 differs from the lowered one by {diff}"
+    );
     (net, x)
 }
 
@@ -60,8 +68,12 @@ fn executor(c: &mut Criterion) {
     let mut group = c.benchmark_group("resnet20-b32");
     group.sample_size(10);
     let (net, x) = resnet20::<Flex>();
-    group.bench_function("eval/executor", |b| b.iter(|| black_box(net.forward(x.clone()))));
-    group.bench_function("eval/handwritten", |b| b.iter(|| black_box(handwritten(&net, x.clone()))));
+    group.bench_function("eval/executor", |b| {
+        b.iter(|| black_box(net.forward(x.clone())))
+    });
+    group.bench_function("eval/handwritten", |b| {
+        b.iter(|| black_box(handwritten(&net, x.clone())))
+    });
     let (net, x) = resnet20::<Autodiff<Flex>>();
     group.bench_function("train/executor", |b| {
         b.iter(|| black_box(net.forward(x.clone()).sum().backward()))

@@ -41,7 +41,9 @@ fn batch_norm(c: &mut Criterion) {
     group.bench_function("eval/resc", |b| {
         b.iter(|| black_box(ops::batch_norm(x.clone(), &bn, 1e-5, 0.1)))
     });
-    group.bench_function("eval/burn-nn", |b| b.iter(|| black_box(nn.forward(x.clone()))));
+    group.bench_function("eval/burn-nn", |b| {
+        b.iter(|| black_box(nn.forward(x.clone())))
+    });
 
     type A = Autodiff<Flex>;
     let x = input::<A>().require_grad();
@@ -68,18 +70,40 @@ fn others(c: &mut Criterion) {
         &device,
     ));
     group.bench_function("conv3x3", |b| {
-        b.iter(|| black_box(ops::conv(x.clone(), &weight, None, [1, 1], [1, 1], [1, 1], 1)))
+        b.iter(|| {
+            black_box(ops::conv(
+                x.clone(),
+                &weight,
+                None,
+                [1, 1],
+                [1, 1],
+                [1, 1],
+                1,
+            ))
+        })
     });
-    group.bench_function("relu", |b| b.iter(|| black_box(burn::tensor::activation::relu(x.clone()))));
-    group.bench_function("add", |b| b.iter(|| black_box(ops::add(vec![x.clone(), y.clone()]))));
-    group.bench_function("concat", |b| b.iter(|| black_box(ops::concat(vec![x.clone(), y.clone()]))));
+    group.bench_function("relu", |b| {
+        b.iter(|| black_box(burn::tensor::activation::relu(x.clone())))
+    });
+    group.bench_function("add", |b| {
+        b.iter(|| black_box(ops::add(vec![x.clone(), y.clone()])))
+    });
+    group.bench_function("concat", |b| {
+        b.iter(|| black_box(ops::concat(vec![x.clone(), y.clone()])))
+    });
     group.bench_function("maxpool3x3s2", |b| {
         b.iter(|| black_box(ops::max_pool(x.clone(), [3, 3], [2, 2], [1, 1])))
     });
-    group.bench_function("global_avgpool", |b| b.iter(|| black_box(ops::global_avg_pool(x.clone()))));
-    group.bench_function("zeropad", |b| b.iter(|| black_box(ops::zero_pad(x.clone(), 2, 8, 8))));
+    group.bench_function("global_avgpool", |b| {
+        b.iter(|| black_box(ops::global_avg_pool(x.clone())))
+    });
+    group.bench_function("zeropad", |b| {
+        b.iter(|| black_box(ops::zero_pad(x.clone(), 2, 8, 8)))
+    });
     let lambda = Param::from_tensor(Tensor::<Flex, 1>::full([1], 0.5, &device));
-    group.bench_function("scale/resc", |b| b.iter(|| black_box(ops::scale(x.clone(), &lambda))));
+    group.bench_function("scale/resc", |b| {
+        b.iter(|| black_box(ops::scale(x.clone(), &lambda)))
+    });
     group.bench_function("scale/broadcast", |b| {
         b.iter(|| black_box(x.clone() * lambda.val().reshape([1, 1, 1, 1])))
     });

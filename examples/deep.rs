@@ -10,7 +10,9 @@
 //! Peak memory is the process's high-water mark (`VmHWM`, Linux), so run one
 //! configuration per process.
 
-use burn::backend::autodiff::checkpoint::strategy::{BalancedCheckpointing, CheckpointStrategy, NoCheckpointing};
+use burn::backend::autodiff::checkpoint::strategy::{
+    BalancedCheckpointing, CheckpointStrategy, NoCheckpointing,
+};
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::{Distribution, Tensor};
 use resc::Network;
@@ -20,7 +22,11 @@ fn step<C: CheckpointStrategy>(network: &Network, batch: usize) {
     let device = Default::default();
     let net = network.build::<Autodiff<Flex, C>>(&device);
     let [c, h, w] = network.input_shape();
-    let x = Tensor::<Autodiff<Flex, C>, 4>::random([batch, c, h, w], Distribution::Normal(0.0, 1.0), &device);
+    let x = Tensor::<Autodiff<Flex, C>, 4>::random(
+        [batch, c, h, w],
+        Distribution::Normal(0.0, 1.0),
+        &device,
+    );
     let start = Instant::now();
     let y = net.forward(x);
     let forward = start.elapsed();

@@ -7,7 +7,9 @@ use burn::tensor::{Distribution, Tensor};
 use std::path::Path;
 
 fn main() {
-    let path = std::env::args().nth(1).unwrap_or_else(|| "models/resnet20.resnet".to_string());
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "models/resnet20.resnet".to_string());
     let network = match resc::compile_file(Path::new(&path), &Default::default()) {
         Ok(network) => network,
         Err(e) => {
@@ -22,5 +24,9 @@ fn main() {
     let [c, h, w] = network.input_shape();
     let x = Tensor::<Flex, 4>::random([2, c, h, w], Distribution::Normal(0.0, 1.0), &device);
     let logits = net.forward(x);
-    println!("{}: input [2, {c}, {h}, {w}] -> output {:?}", network.name, logits.dims());
+    println!(
+        "{}: input [2, {c}, {h}, {w}] -> output {:?}",
+        network.name,
+        logits.dims()
+    );
 }

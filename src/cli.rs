@@ -21,7 +21,11 @@ pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_IO: i32 = 3;
 
 #[derive(Parser, Debug)]
-#[command(name = "resc", version, about = "A compiler for .resnet files: residual networks, shape-checked and costed")]
+#[command(
+    name = "resc",
+    version,
+    about = "A compiler for .resnet files: residual networks, shape-checked and costed"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -109,7 +113,11 @@ where
         }
     };
     match cli.command {
-        Command::Check { model, format, passes } => check(&model, format, passes),
+        Command::Check {
+            model,
+            format,
+            passes,
+        } => check(&model, format, passes),
         Command::Graph { model, emit, opt } => graph(&model, emit, opt),
         Command::Explain { code } => explain(code.as_deref()),
         Command::Fmt { files, check } => fmt_cmd::run(&files, check),
@@ -157,7 +165,10 @@ fn passes_table(reports: &[PassReport]) -> String {
             (true, 0) => "rewired".to_string(),
             (true, n) => format!("{n} node{} removed", if n == 1 { "" } else { "s" }),
         };
-        out.push_str(&format!("  {:<16} {:>5} → {:<5}  {what}\n", r.pass, r.nodes_before, r.nodes_after));
+        out.push_str(&format!(
+            "  {:<16} {:>5} → {:<5}  {what}\n",
+            r.pass, r.nodes_before, r.nodes_after
+        ));
     }
     out.push('\n');
     out
@@ -174,7 +185,11 @@ fn check(model: &ModelArgs, format: Format, run_passes: bool) -> i32 {
     };
     match (&compilation.result, format) {
         (Ok(checked), Format::Human) => {
-            let report = Report::new(&checked.elaborated.network, &checked.elaborated.graph, &checked.info);
+            let report = Report::new(
+                &checked.elaborated.network,
+                &checked.elaborated.graph,
+                &checked.info,
+            );
             if run_passes {
                 print!("{}", passes_table(&pass_reports));
             }
@@ -182,8 +197,13 @@ fn check(model: &ModelArgs, format: Format, run_passes: bool) -> i32 {
             EXIT_OK
         }
         (Ok(checked), Format::Json) => {
-            let report = Report::new(&checked.elaborated.network, &checked.elaborated.graph, &checked.info);
-            let out = json!({ "ok": true, "diagnostics": [], "report": report, "passes": pass_reports });
+            let report = Report::new(
+                &checked.elaborated.network,
+                &checked.elaborated.graph,
+                &checked.info,
+            );
+            let out =
+                json!({ "ok": true, "diagnostics": [], "report": report, "passes": pass_reports });
             println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
             EXIT_OK
         }
@@ -192,7 +212,10 @@ fn check(model: &ModelArgs, format: Format, run_passes: bool) -> i32 {
             EXIT_DIAGNOSTICS
         }
         (Err(diags), Format::Json) => {
-            let list: Vec<serde_json::Value> = diags.iter().map(|d| diagnostic_json(&compilation.sources, d)).collect();
+            let list: Vec<serde_json::Value> = diags
+                .iter()
+                .map(|d| diagnostic_json(&compilation.sources, d))
+                .collect();
             let out = json!({ "ok": false, "diagnostics": list });
             println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
             EXIT_DIAGNOSTICS
@@ -256,7 +279,13 @@ fn graph(model: &ModelArgs, emit: Emit, opt: bool) -> i32 {
 
 fn op_label(op: &Op) -> String {
     match op {
-        Op::Conv { out_channels, kernel, stride, groups, .. } => {
+        Op::Conv {
+            out_channels,
+            kernel,
+            stride,
+            groups,
+            ..
+        } => {
             let mut s = format!("conv {}×{} → {out_channels}", kernel[0], kernel[1]);
             if stride[0] > 1 {
                 s.push_str(&format!(" /{}", stride[0]));
@@ -272,13 +301,23 @@ fn op_label(op: &Op) -> String {
 
 /// The graph in Graphviz DOT, one cluster per stage.
 fn to_dot(graph: &Graph, info: &crate::check::Info) -> String {
-    let mut out = String::from("digraph resc {\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\", fontsize=10];\n");
-    let index: std::collections::HashMap<_, _> = graph.nodes().enumerate().map(|(i, n)| (n, i)).collect();
+    let mut out = String::from(
+        "digraph resc {\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\", fontsize=10];\n",
+    );
+    let index: std::collections::HashMap<_, _> =
+        graph.nodes().enumerate().map(|(i, n)| (n, i)).collect();
     for (g, group) in graph.groups.iter().enumerate() {
-        out.push_str(&format!("  subgraph cluster_{g} {{\n    label=\"{}\";\n", group.name));
+        out.push_str(&format!(
+            "  subgraph cluster_{g} {{\n    label=\"{}\";\n",
+            group.name
+        ));
         for id in graph.nodes().filter(|&n| graph.node(n).group == g) {
             let node = graph.node(id);
-            let shape = info.shapes.get(&id).map(|s| s.to_string()).unwrap_or_default();
+            let shape = info
+                .shapes
+                .get(&id)
+                .map(|s| s.to_string())
+                .unwrap_or_default();
             out.push_str(&format!(
                 "    n{} [label=\"{}\\n{}\\n{}\"];\n",
                 index[&id],
@@ -299,7 +338,8 @@ fn to_dot(graph: &Graph, info: &crate::check::Info) -> String {
 }
 
 fn to_json(graph: &Graph, info: &crate::check::Info, sources: &SourceMap) -> serde_json::Value {
-    let index: std::collections::HashMap<_, _> = graph.nodes().enumerate().map(|(i, n)| (n, i)).collect();
+    let index: std::collections::HashMap<_, _> =
+        graph.nodes().enumerate().map(|(i, n)| (n, i)).collect();
     let nodes: Vec<serde_json::Value> = graph
         .nodes()
         .map(|id| {

@@ -51,13 +51,22 @@ pub struct Checked {
 }
 
 /// Compiles the model file at `path`.
-pub fn compile_file(path: &Path, options: &Options, loader: &mut dyn Loader) -> Result<Compilation, std::io::Error> {
+pub fn compile_file(
+    path: &Path,
+    options: &Options,
+    loader: &mut dyn Loader,
+) -> Result<Compilation, std::io::Error> {
     let text = loader.read(path)?;
     Ok(compile_text(path, text, options, loader))
 }
 
 /// Compiles `text` as if it were the file at `path` (imports resolve next to it).
-pub fn compile_text(path: &Path, text: String, options: &Options, loader: &mut dyn Loader) -> Compilation {
+pub fn compile_text(
+    path: &Path,
+    text: String,
+    options: &Options,
+    loader: &mut dyn Loader,
+) -> Compilation {
     let mut sources = SourceMap::new();
     let mut paths = HashMap::new();
     let mut diags = Vec::new();
@@ -68,7 +77,14 @@ pub fn compile_text(path: &Path, text: String, options: &Options, loader: &mut d
         main,
         imports: HashMap::new(),
     };
-    load_tree(main, &mut sources, &mut paths, &mut program, &mut diags, loader);
+    load_tree(
+        main,
+        &mut sources,
+        &mut paths,
+        &mut program,
+        &mut diags,
+        loader,
+    );
     let overrides = parse_overrides(&options.overrides, &mut sources, &mut diags);
     let result = if diags.iter().any(Diagnostic::is_error) || program.file(main).is_none() {
         Err(diags)
@@ -125,9 +141,14 @@ fn load_tree(
                 continue;
             }
         };
-        let dir = paths[&id].parent().map(Path::to_path_buf).unwrap_or_default();
+        let dir = paths[&id]
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
         for (index, item) in file.items.iter().enumerate() {
-            let ast::Item::Import(import) = item else { continue };
+            let ast::Item::Import(import) = item else {
+                continue;
+            };
             let target = normalise(&dir.join(&import.path));
             if let Some(&known) = by_path.get(&target) {
                 program.imports.insert((id, index), known);
@@ -170,7 +191,11 @@ fn normalise(path: &Path) -> PathBuf {
 
 /// Puts the overrides into a synthetic `<command line>` file so that diagnostics can
 /// point at them.
-fn parse_overrides(raw: &[String], sources: &mut SourceMap, diags: &mut Vec<Diagnostic>) -> Vec<Override> {
+fn parse_overrides(
+    raw: &[String],
+    sources: &mut SourceMap,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Override> {
     if raw.is_empty() {
         return Vec::new();
     }
@@ -188,9 +213,15 @@ fn parse_overrides(raw: &[String], sources: &mut SourceMap, diags: &mut Vec<Diag
     for (item, start) in raw.iter().zip(ranges) {
         let Some((name, value)) = item.split_once('=') else {
             diags.push(
-                Diagnostic::error(Code::E0209, format!("`--set {item}` is not of the form name=value"))
-                    .at(Span::new(file, start..start + item.len()), "expected name=value")
-                    .hint("e.g. `--set depth=28`"),
+                Diagnostic::error(
+                    Code::E0209,
+                    format!("`--set {item}` is not of the form name=value"),
+                )
+                .at(
+                    Span::new(file, start..start + item.len()),
+                    "expected name=value",
+                )
+                .hint("e.g. `--set depth=28`"),
             );
             continue;
         };

@@ -26,20 +26,33 @@ fn forward_backward(model: &str, overrides: &[&str], first_conv: &str) -> usize 
     let y = net.forward(x);
     assert_eq!(y.dims(), [2, 10]);
     let grads = y.sum().backward();
-    let grad = net.grad_data(first_conv, &grads).expect("the gradient reaches the stem");
+    let grad = net
+        .grad_data(first_conv, &grads)
+        .expect("the gradient reaches the stem");
     let values: Vec<f32> = grad.to_vec().expect("f32 gradient");
-    assert!(values.iter().all(|v| v.is_finite()), "non-finite gradient in the stem");
+    assert!(
+        values.iter().all(|v| v.is_finite()),
+        "non-finite gradient in the stem"
+    );
     net.plan().steps.len()
 }
 
 #[test]
 fn weighted_resnet_1192_layers_trains_one_step() {
-    let steps = forward_backward("models/wresnet.resnet", &["depth=1192"], "conv1.conv1.weight");
+    let steps = forward_backward(
+        "models/wresnet.resnet",
+        &["depth=1192"],
+        "conv1.conv1.weight",
+    );
     assert!(steps > 4000, "the 1192-layer net has {steps} steps");
 }
 
 #[test]
 fn iresnet_cifar_3002_layers_trains_one_step() {
-    let steps = forward_backward("models/iresnet-cifar.resnet", &["depth=3002"], "conv1.conv1.weight");
+    let steps = forward_backward(
+        "models/iresnet-cifar.resnet",
+        &["depth=3002"],
+        "conv1.conv1.weight",
+    );
     assert!(steps > 9000, "the 3002-layer net has {steps} steps");
 }

@@ -23,7 +23,8 @@ fn fixture_path(family: &str, ext: &str) -> PathBuf {
 }
 
 fn compile(family: &str) -> Network {
-    resc::compile_file(&fixture_path(family, "resnet"), &Default::default()).unwrap_or_else(|e| panic!("{e}"))
+    resc::compile_file(&fixture_path(family, "resnet"), &Default::default())
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// torchvision's names (also timm's and akamaster's).
@@ -49,9 +50,16 @@ fn load<B: Backend>(network: &Network, family: &str, names: &NameMap) -> Net<B> 
     let report = net
         .load_safetensors(&fixture_path(family, "safetensors"), names)
         .expect("fixture readable");
-    let unexpected: Vec<&String> = report.unexpected.iter().filter(|k| !k.starts_with("__")).collect();
+    let unexpected: Vec<&String> = report
+        .unexpected
+        .iter()
+        .filter(|k| !k.starts_with("__"))
+        .collect();
     assert!(
-        report.missing.is_empty() && report.mismatched.is_empty() && report.errors.is_empty() && unexpected.is_empty(),
+        report.missing.is_empty()
+            && report.mismatched.is_empty()
+            && report.errors.is_empty()
+            && unexpected.is_empty(),
         "{family}: {}",
         report.render(&network.sources)
     );
@@ -65,7 +73,10 @@ fn assert_close(actual: &TensorData, expected: &TensorData, what: &str) {
     let a: Vec<f32> = actual.to_vec().expect("f32 data");
     let e: Vec<f32> = expected.to_vec().expect("f32 data");
     let scale = e.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
-    let diff = a.iter().zip(&e).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+    let diff = a
+        .iter()
+        .zip(&e)
+        .fold(0f32, |m, (x, y)| m.max((x - y).abs()));
     assert!(
         diff <= TOLERANCE * scale,
         "{what}: max |difference| {diff:e} exceeds {TOLERANCE:e} × {scale:e}"
@@ -82,7 +93,11 @@ fn check_eval(family: &str, names: &NameMap) {
     let net = load::<Eval>(&network, family, names);
     let extras = extras(family);
     let y = net.forward(input(&extras));
-    assert_close(&y.into_data(), &extras["__eval"], &format!("{family}: evaluation output"));
+    assert_close(
+        &y.into_data(),
+        &extras["__eval"],
+        &format!("{family}: evaluation output"),
+    );
 }
 
 /// Training mode: the output, the gradients of `sum(output · R)` and the updated
@@ -91,24 +106,42 @@ fn check_train(family: &str, names: &NameMap) {
     let network = compile(family);
     let net = load::<Train>(&network, family, names);
     let extras = extras(family);
-    let by_key: HashMap<String, String> = net.param_names().into_iter().map(|n| (names.key(&n), n)).collect();
+    let by_key: HashMap<String, String> = net
+        .param_names()
+        .into_iter()
+        .map(|n| (names.key(&n), n))
+        .collect();
     let y = net.forward(input(&extras));
-    assert_close(&y.clone().into_data(), &extras["__train"], &format!("{family}: training output"));
-    let weights: Tensor<Train, 2> = Tensor::from_data(extras["__loss_weights"].clone(), &Default::default());
+    assert_close(
+        &y.clone().into_data(),
+        &extras["__train"],
+        &format!("{family}: training output"),
+    );
+    let weights: Tensor<Train, 2> =
+        Tensor::from_data(extras["__loss_weights"].clone(), &Default::default());
     let grads = (y * weights).sum().backward();
     let mut checked = 0;
     for (key, expected) in &extras {
         if let Some(param) = key.strip_prefix("__grad.") {
-            let grad = net.grad_data(&by_key[param], &grads).expect("gradient reached the parameter");
+            let grad = net
+                .grad_data(&by_key[param], &grads)
+                .expect("gradient reached the parameter");
             assert_close(&grad, expected, &format!("{family}: gradient of {param}"));
             checked += 1;
         } else if let Some(buffer) = key.strip_prefix("__running.") {
             let value = net.tensor_data(&by_key[buffer]).expect("buffer exists");
-            assert_close(&value, expected, &format!("{family}: {buffer} after one training step"));
+            assert_close(
+                &value,
+                expected,
+                &format!("{family}: {buffer} after one training step"),
+            );
             checked += 1;
         }
     }
-    assert!(checked >= 4, "{family}: only {checked} gradients/statistics in the fixture");
+    assert!(
+        checked >= 4,
+        "{family}: only {checked} gradients/statistics in the fixture"
+    );
 }
 
 #[test]
@@ -189,15 +222,24 @@ fn remaining_ops() {
 /// script; the weights themselves are checked by `cargo run --example torchvision`).
 #[test]
 fn zoo_resnets_map_onto_torchvision_state_dicts() {
-    let text = std::fs::read_to_string(fixture_path("torchvision_keys", "json")).expect("fixture readable");
+    let text = std::fs::read_to_string(fixture_path("torchvision_keys", "json"))
+        .expect("fixture readable");
     let all: std::collections::BTreeMap<String, std::collections::BTreeMap<String, Vec<usize>>> =
         serde_json::from_str(&text).expect("valid JSON");
     for (model, shapes) in &all {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("models/{model}.resnet"));
-        let network = resc::compile_file(&path, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+        let network =
+            resc::compile_file(&path, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
         let report = network.check_state_dict(shapes, &NameMap::torchvision());
-        assert!(report.is_exact(), "{model}: {}", report.render(&network.sources));
-        let buffers = shapes.keys().filter(|k| k.ends_with("num_batches_tracked")).count();
+        assert!(
+            report.is_exact(),
+            "{model}: {}",
+            report.render(&network.sources)
+        );
+        let buffers = shapes
+            .keys()
+            .filter(|k| k.ends_with("num_batches_tracked"))
+            .count();
         assert_eq!(report.applied.len(), shapes.len() - buffers, "{model}");
     }
 }
@@ -210,22 +252,40 @@ fn weights_round_trip() {
     let network = compile("bottleneck");
     let device = Default::default();
     let net = network.build::<Eval>(&device);
-    let x: Tensor<Eval, 4> = Tensor::random([2, 3, 16, 16], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
+    let x: Tensor<Eval, 4> = Tensor::random(
+        [2, 3, 16, 16],
+        burn::tensor::Distribution::Normal(0.0, 1.0),
+        &device,
+    );
     let expected = net.forward(x.clone()).into_data();
     let dir = std::env::temp_dir().join(format!("resc-weights-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temporary directory");
 
     let file = dir.join("bottleneck.safetensors");
-    net.save_safetensors(&file, &NameMap::torchvision()).expect("saved");
+    net.save_safetensors(&file, &NameMap::torchvision())
+        .expect("saved");
     let mut fresh = network.build::<Eval>(&device);
-    let report = fresh.load_safetensors(&file, &NameMap::torchvision()).expect("loaded");
+    let report = fresh
+        .load_safetensors(&file, &NameMap::torchvision())
+        .expect("loaded");
     assert!(report.is_exact(), "{}", report.render(&network.sources));
-    assert_close(&fresh.forward(x.clone()).into_data(), &expected, "after a safetensors round trip");
+    assert_close(
+        &fresh.forward(x.clone()).into_data(),
+        &expected,
+        "after a safetensors round trip",
+    );
 
     let record = dir.join("bottleneck");
     net.save_record(&record).expect("saved");
-    let fresh = network.build::<Eval>(&device).load_record(&record, &device).expect("loaded");
-    assert_close(&fresh.forward(x).into_data(), &expected, "after a record round trip");
+    let fresh = network
+        .build::<Eval>(&device)
+        .load_record(&record, &device)
+        .expect("loaded");
+    assert_close(
+        &fresh.forward(x).into_data(),
+        &expected,
+        "after a record round trip",
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -239,24 +299,42 @@ fn load_report_names_missing_unexpected_and_mismatched_keys() {
     let report = net
         .load_safetensors(&fixture_path("basic", "safetensors"), &NameMap::new())
         .expect("fixture readable");
-    assert!(report.missing.iter().any(|m| m.key == "layer1.0.residual.conv1.weight"));
-    assert!(report.unexpected.iter().any(|k| k == "layer1.0.conv1.weight"));
+    assert!(report
+        .missing
+        .iter()
+        .any(|m| m.key == "layer1.0.residual.conv1.weight"));
+    assert!(report
+        .unexpected
+        .iter()
+        .any(|k| k == "layer1.0.conv1.weight"));
     assert!(report.applied.iter().any(|k| k == "conv1.weight"));
     let text = report.render(&network.sources);
-    assert!(text.contains("missing: `layer2.0.shortcut.conv1.weight`"), "{text}");
-    assert!(text.contains("blocks.resnet:"), "the report points into the block's file: {text}");
+    assert!(
+        text.contains("missing: `layer2.0.shortcut.conv1.weight`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("blocks.resnet:"),
+        "the report points into the block's file: {text}"
+    );
 
     // Shapes: the basic fixture's 3×3 convs read into the bottleneck network's 1×1s.
     let network = compile("bottleneck");
     let mut net = network.build::<Eval>(&Default::default());
     let report = net
-        .load_safetensors(&fixture_path("basic", "safetensors"), &NameMap::torchvision())
+        .load_safetensors(
+            &fixture_path("basic", "safetensors"),
+            &NameMap::torchvision(),
+        )
         .expect("fixture readable");
     let mismatch = report
         .mismatched
         .iter()
         .find(|m| m.key == "layer1.0.conv1.weight")
         .unwrap_or_else(|| panic!("{}", report.render(&network.sources)));
-    assert_eq!((mismatch.expected.as_slice(), mismatch.found.as_slice()), (&[8, 8, 1, 1][..], &[8, 8, 3, 3][..]));
+    assert_eq!(
+        (mismatch.expected.as_slice(), mismatch.found.as_slice()),
+        (&[8, 8, 1, 1][..], &[8, 8, 3, 3][..])
+    );
     assert_eq!(mismatch.name, "layer1.0.residual.conv1.weight");
 }

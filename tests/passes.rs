@@ -27,22 +27,39 @@ fn pass_snapshots() {
     let bless = std::env::var_os("RESC_BLESS").is_some();
     let mut failures = Vec::new();
     let inputs = files(Path::new("tests/passes"), "resnet");
-    assert!(inputs.len() >= 5, "expected a snapshot per pass, found {}", inputs.len());
+    assert!(
+        inputs.len() >= 5,
+        "expected a snapshot per pass, found {}",
+        inputs.len()
+    );
     for input in inputs {
-        let pass_name = input.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str()).unwrap_or("");
+        let pass_name = input
+            .parent()
+            .and_then(|p| p.file_name())
+            .and_then(|n| n.to_str())
+            .unwrap_or("");
         let pass = passes::all()
             .into_iter()
             .find(|p| p.name == pass_name)
             .unwrap_or_else(|| panic!("{}: no pass named `{pass_name}`", input.display()));
-        let compilation = compile_file(&input, &Options::default(), &mut FsLoader).expect("readable");
+        let compilation =
+            compile_file(&input, &Options::default(), &mut FsLoader).expect("readable");
         let mut checked = match compilation.result {
             Ok(c) => c,
-            Err(d) => panic!("{} does not check: {}", input.display(), resc::diag::render::to_string(&compilation.sources, &d)),
+            Err(d) => panic!(
+                "{} does not check: {}",
+                input.display(),
+                resc::diag::render::to_string(&compilation.sources, &d)
+            ),
         };
         let before = dump(&checked.elaborated.graph);
         let reports = passes::run_pipeline(&mut checked.elaborated.graph, &[pass]);
         let after = dump(&checked.elaborated.graph);
-        assert!(reports[0].changed, "{}: `{pass_name}` changed nothing", input.display());
+        assert!(
+            reports[0].changed,
+            "{}: `{pass_name}` changed nothing",
+            input.display()
+        );
         let actual = format!("before:\n{before}\nafter `{pass_name}`:\n{after}");
         let expected_path = input.with_extension("ir");
         if bless {
@@ -51,7 +68,10 @@ fn pass_snapshots() {
         }
         let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
         if expected != actual {
-            failures.push(format!("{}:\n--- expected\n{expected}\n--- actual\n{actual}", input.display()));
+            failures.push(format!(
+                "{}:\n--- expected\n{expected}\n--- actual\n{actual}",
+                input.display()
+            ));
         }
     }
     assert!(
@@ -67,7 +87,8 @@ fn pass_snapshots() {
 #[test]
 fn pipeline_over_the_zoo() {
     for model in files(Path::new("models"), "resnet") {
-        let compilation = compile_file(&model, &Options::default(), &mut FsLoader).expect("readable");
+        let compilation =
+            compile_file(&model, &Options::default(), &mut FsLoader).expect("readable");
         let Ok(mut checked) = compilation.result else {
             continue; // Block libraries define no network.
         };
@@ -76,6 +97,10 @@ fn pipeline_over_the_zoo() {
         passes::run_pipeline(&mut checked.elaborated.graph, &passes::inference());
         let after = resc::check::check(&checked.elaborated.graph).expect("still checks");
         assert_eq!(params(&before), params(&after), "{}", model.display());
-        assert!(resc::ir::verify(&checked.elaborated.graph).is_empty(), "{}", model.display());
+        assert!(
+            resc::ir::verify(&checked.elaborated.graph).is_empty(),
+            "{}",
+            model.display()
+        );
     }
 }

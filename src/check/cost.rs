@@ -37,7 +37,9 @@ pub fn node_cost(op: &Op, inputs: &[Shape], out: Shape) -> Cost {
             ..
         } => {
             // Saturating, like every count here: absurd sizes must not overflow.
-            let per_out = (x.c / groups).saturating_mul(kernel[0]).saturating_mul(kernel[1]);
+            let per_out = (x.c / groups)
+                .saturating_mul(kernel[0])
+                .saturating_mul(kernel[1]);
             let weights = out.c.saturating_mul(per_out);
             let params = weights.saturating_add(if *bias { out.c } else { 0 });
             (params, out.numel().saturating_mul(per_out))
@@ -47,7 +49,10 @@ pub fn node_cost(op: &Op, inputs: &[Shape], out: Shape) -> Cost {
         Op::Prelu { per_channel, .. } => (if *per_channel { x.c } else { 1 }, 0),
         Op::Linear { out_features, bias } => {
             let weights = x.numel().saturating_mul(*out_features);
-            (weights.saturating_add(if *bias { *out_features } else { 0 }), weights)
+            (
+                weights.saturating_add(if *bias { *out_features } else { 0 }),
+                weights,
+            )
         }
         Op::Scale { .. } => (1, 0),
         Op::ChannelScale { .. } => (x.c, 0),

@@ -58,7 +58,9 @@ impl Report {
             if let Some(group) = groups.get_mut(node.group) {
                 group.params = group.params.saturating_add(cost.params);
                 group.macs = group.macs.saturating_add(cost.macs);
-                group.activation_bytes = group.activation_bytes.saturating_add(cost.activations.saturating_mul(4));
+                group.activation_bytes = group
+                    .activation_bytes
+                    .saturating_add(cost.activations.saturating_mul(4));
                 group.nodes += 1;
                 group.output = info.shapes.get(&id).copied();
             }

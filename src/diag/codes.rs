@@ -63,7 +63,11 @@ impl Code {
     /// Parses `E0301` (case-insensitive, the `E` optional).
     pub fn parse(text: &str) -> Option<Code> {
         let text = text.trim().to_ascii_uppercase();
-        let text = if text.starts_with('E') { text } else { format!("E{text}") };
+        let text = if text.starts_with('E') {
+            text
+        } else {
+            format!("E{text}")
+        };
         ALL_CODES.iter().copied().find(|c| c.as_str() == text)
     }
 }

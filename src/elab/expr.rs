@@ -43,9 +43,12 @@ impl<'a> Elab<'a> {
                 Some(b) => b.value.clone(),
                 None => {
                     self.report(
-                        Diagnostic::error(Code::E0215, "`in` is only defined inside a block or a repetition")
-                            .at(e.span, "no enclosing block")
-                            .hint("in a network, name values with `let x = …` and use the name"),
+                        Diagnostic::error(
+                            Code::E0215,
+                            "`in` is only defined inside a block or a repetition",
+                        )
+                        .at(e.span, "no enclosing block")
+                        .hint("in a network, name values with `let x = …` and use the name"),
                     );
                     Value::Poison
                 }
@@ -101,7 +104,10 @@ impl<'a> Elab<'a> {
                 self.report(
                     Diagnostic::error(
                         Code::E0212,
-                        format!("`|` feeds a tensor into a layer, but the left side is {}", other.type_name()),
+                        format!(
+                            "`|` feeds a tensor into a layer, but the left side is {}",
+                            other.type_name()
+                        ),
                     )
                     .at(lhs.span, "not a tensor"),
                 );
@@ -112,8 +118,11 @@ impl<'a> Elab<'a> {
             ExprKind::Call(call) => self.eval_call(call, env, &Some(input), alias),
             _ => {
                 self.report(
-                    Diagnostic::error(Code::E0212, "the right side of `|` must be a layer or block call")
-                        .at(rhs.span, "not a layer or block"),
+                    Diagnostic::error(
+                        Code::E0212,
+                        "the right side of `|` must be a layer or block call",
+                    )
+                    .at(rhs.span, "not a layer or block"),
                 );
                 Value::Poison
             }
@@ -204,7 +213,12 @@ impl<'a> Elab<'a> {
 
     /// The tensor a layer or block reads: a leading positional tensor argument
     /// (`relu(bn(x))`), else the current tensor.
-    fn take_input(&mut self, args: &mut Vec<EvArg>, cur: &Option<Value>, call: &Call) -> Option<Value> {
+    fn take_input(
+        &mut self,
+        args: &mut Vec<EvArg>,
+        cur: &Option<Value>,
+        call: &Call,
+    ) -> Option<Value> {
         if let Some(first) = args.first() {
             if first.name.is_none() && matches!(first.value, Value::Tensor(_)) {
                 return Some(args.remove(0).value);
@@ -216,7 +230,10 @@ impl<'a> Elab<'a> {
                 self.report(
                     Diagnostic::error(
                         Code::E0215,
-                        format!("`{}` needs an input tensor, but there is none yet", call.name.name),
+                        format!(
+                            "`{}` needs an input tensor, but there is none yet",
+                            call.name.name
+                        ),
                     )
                     .at(call.name.span, "nothing to read")
                     .hint("declare the network input first: `input [C, H, W]`"),
@@ -238,13 +255,26 @@ impl<'a> Elab<'a> {
             .chain(LAYERS.iter().map(|s| s.name))
             .chain(FUNCTIONS.iter().copied())
             .chain(blocks.iter().map(String::as_str));
-        let suggestion = builtin_for(name).or_else(|| suggest(name, candidates)).map(str::to_string);
+        let suggestion = builtin_for(name)
+            .or_else(|| suggest(name, candidates))
+            .map(str::to_string);
         // A bare name that stands for a layer (`batchnorm; relu`) is an unknown layer.
-        let layer_like = call.args.is_some() || suggestion.as_deref().is_some_and(|s| find_layer(s).is_some());
+        let layer_like = call.args.is_some()
+            || suggestion
+                .as_deref()
+                .is_some_and(|s| find_layer(s).is_some());
         let (code, message, label) = if layer_like {
-            (Code::E0202, format!("no layer, block or function named `{name}`"), "unknown layer or block")
+            (
+                Code::E0202,
+                format!("no layer, block or function named `{name}`"),
+                "unknown layer or block",
+            )
         } else {
-            (Code::E0201, format!("unknown name `{name}`"), "not defined here")
+            (
+                Code::E0201,
+                format!("unknown name `{name}`"),
+                "not defined here",
+            )
         };
         let mut d = Diagnostic::error(code, message).at(call.name.span, label);
         if let Some(s) = suggestion {
@@ -304,7 +334,13 @@ impl<'a> Elab<'a> {
         }
     }
 
-    fn arith_error(&mut self, span: Span, message: String, label: &str, hint: Option<&str>) -> Value {
+    fn arith_error(
+        &mut self,
+        span: Span,
+        message: String,
+        label: &str,
+        hint: Option<&str>,
+    ) -> Value {
         let mut d = Diagnostic::error(Code::E0206, message).at(span, label);
         if let Some(h) = hint {
             d = d.hint(h);
@@ -323,7 +359,9 @@ impl<'a> Elab<'a> {
                 return Value::Bool(if op == And { *x && *y } else { *x || *y })
             }
             (Eq, _, _) | (Ne, _, _) if !is_number(&a) || !is_number(&b) => {
-                if std::mem::discriminant(&a) != std::mem::discriminant(&b) || matches!(a, Value::Tensor(_)) {
+                if std::mem::discriminant(&a) != std::mem::discriminant(&b)
+                    || matches!(a, Value::Tensor(_))
+                {
                     return self.operand_error(op, &a, &b, span);
                 }
                 return Value::Bool((a == b) == (op == Eq));
@@ -367,14 +405,24 @@ impl<'a> Elab<'a> {
 
     fn int_op(&mut self, op: BinaryOp, x: i64, y: i64, span: Span) -> Value {
         use BinaryOp::*;
-        let overflow = |e: &mut Self| e.arith_error(span, format!("`{x} {} {y}` overflows", op.symbol()), "too large", None);
+        let overflow = |e: &mut Self| {
+            e.arith_error(
+                span,
+                format!("`{x} {} {y}` overflows", op.symbol()),
+                "too large",
+                None,
+            )
+        };
         match op {
             Add => x.checked_add(y).map_or_else(|| overflow(self), Value::Int),
             Sub => x.checked_sub(y).map_or_else(|| overflow(self), Value::Int),
             Mul => x.checked_mul(y).map_or_else(|| overflow(self), Value::Int),
-            Div | FloorDiv | Rem if y == 0 => {
-                self.arith_error(span, format!("division by zero in `{x} {} 0`", op.symbol()), "divides by zero", None)
-            }
+            Div | FloorDiv | Rem if y == 0 => self.arith_error(
+                span,
+                format!("division by zero in `{x} {} 0`", op.symbol()),
+                "divides by zero",
+                None,
+            ),
             // The one quotient that does not fit: the smallest integer divided by -1.
             Div | FloorDiv if x == i64::MIN && y == -1 => overflow(self),
             Rem if y == -1 => Value::Int(0),
@@ -400,7 +448,12 @@ impl<'a> Elab<'a> {
     fn float_op(&mut self, op: BinaryOp, x: f64, y: f64, span: Span) -> Value {
         use BinaryOp::*;
         if matches!(op, Div | FloorDiv | Rem) && y == 0.0 {
-            return self.arith_error(span, format!("division by zero in `{x} {} 0`", op.symbol()), "divides by zero", None);
+            return self.arith_error(
+                span,
+                format!("division by zero in `{x} {} 0`", op.symbol()),
+                "divides by zero",
+                None,
+            );
         }
         let v = match op {
             Add => x + y,
@@ -415,10 +468,17 @@ impl<'a> Elab<'a> {
             Ge => return Value::Bool(x >= y),
             Eq => return Value::Bool(x == y),
             Ne => return Value::Bool(x != y),
-            And | Or | Pipe => return self.operand_error(op, &Value::Float(x), &Value::Float(y), span),
+            And | Or | Pipe => {
+                return self.operand_error(op, &Value::Float(x), &Value::Float(y), span)
+            }
         };
         if !v.is_finite() {
-            return self.arith_error(span, format!("`{x} {} {y}` is not a finite number", op.symbol()), "not finite", None);
+            return self.arith_error(
+                span,
+                format!("`{x} {} {y}` is not a finite number", op.symbol()),
+                "not finite",
+                None,
+            );
         }
         Value::Float(v)
     }
@@ -431,8 +491,11 @@ impl<'a> Elab<'a> {
                 let at = if i < 0 { i + len } else { i };
                 if at < 0 || at >= len {
                     self.report(
-                        Diagnostic::error(Code::E0210, format!("index {i} is out of range for a list of {len}"))
-                            .at(span, format!("valid indices are 0 to {}", len - 1)),
+                        Diagnostic::error(
+                            Code::E0210,
+                            format!("index {i} is out of range for a list of {len}"),
+                        )
+                        .at(span, format!("valid indices are 0 to {}", len - 1)),
                     );
                     return Value::Poison;
                 }
@@ -457,8 +520,11 @@ impl<'a> Elab<'a> {
         }
         if let Some(named) = args.iter().find(|a| a.name.is_some()) {
             self.report(
-                Diagnostic::error(Code::E0203, format!("`{name}` takes only positional arguments"))
-                    .at(named.span, "named argument"),
+                Diagnostic::error(
+                    Code::E0203,
+                    format!("`{name}` takes only positional arguments"),
+                )
+                .at(named.span, "named argument"),
             );
             return Value::Poison;
         }
@@ -505,15 +571,31 @@ impl<'a> Elab<'a> {
             "min" | "max" => {
                 let pick = |a: &Value, b: &Value| {
                     let less = as_f64(b) < as_f64(a);
-                    if less == (name == "min") { b.clone() } else { a.clone() }
+                    if less == (name == "min") {
+                        b.clone()
+                    } else {
+                        a.clone()
+                    }
                 };
-                let best = values.iter().skip(1).fold(values[0].clone(), |acc, v| pick(&acc, v));
-                if all_int { best } else { Value::Float(as_f64(&best)) }
+                let best = values
+                    .iter()
+                    .skip(1)
+                    .fold(values[0].clone(), |acc, v| pick(&acc, v));
+                if all_int {
+                    best
+                } else {
+                    Value::Float(as_f64(&best))
+                }
             }
             "abs" => match values[0] {
                 Value::Int(i) => match i.checked_abs() {
                     Some(n) => Value::Int(n),
-                    None => self.arith_error(call.span, format!("`abs({i})` overflows"), "too large", None),
+                    None => self.arith_error(
+                        call.span,
+                        format!("`abs({i})` overflows"),
+                        "too large",
+                        None,
+                    ),
                 },
                 _ => Value::Float(x.abs()),
             },
@@ -526,8 +608,11 @@ impl<'a> Elab<'a> {
                 let divisor = as_f64(&values[1]);
                 if divisor < 1.0 || divisor.fract() != 0.0 {
                     self.report(
-                        Diagnostic::error(Code::E0210, "the divisor of `make_divisible` must be a positive integer")
-                            .at(args[1].span, "not a positive integer"),
+                        Diagnostic::error(
+                            Code::E0210,
+                            "the divisor of `make_divisible` must be a positive integer",
+                        )
+                        .at(args[1].span, "not a positive integer"),
                     );
                     return Value::Poison;
                 }

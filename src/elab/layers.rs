@@ -158,7 +158,15 @@ pub(super) fn find_layer(name: &str) -> Option<&'static Sig> {
 
 /// The built-in layers whose output has the shape of their input.
 const SHAPE_KEEPING: &[&str] = &[
-    "bn", "groupnorm", "relu", "leaky_relu", "prelu", "sigmoid", "dropout", "drop_path", "se",
+    "bn",
+    "groupnorm",
+    "relu",
+    "leaky_relu",
+    "prelu",
+    "sigmoid",
+    "dropout",
+    "drop_path",
+    "se",
 ];
 
 /// True for a built-in layer whose output has the shape of its input. After an error in
@@ -202,7 +210,10 @@ pub(super) fn builtin_for(name: &str) -> Option<&'static str> {
     if let Some(sig) = find_layer(&lower) {
         return Some(sig.name);
     }
-    FOREIGN_NAMES.iter().find(|(foreign, _)| *foreign == lower).map(|(_, ours)| *ours)
+    FOREIGN_NAMES
+        .iter()
+        .find(|(foreign, _)| *foreign == lower)
+        .map(|(_, ours)| *ours)
 }
 
 /// Every symbol the built-ins accept.
@@ -229,7 +240,10 @@ impl Elab<'_> {
             self.report(
                 Diagnostic::error(
                     Code::E0210,
-                    format!("`{name}` of `{}` must be at least {min}, found {value}", b.sig.name),
+                    format!(
+                        "`{name}` of `{}` must be at least {min}, found {value}",
+                        b.sig.name
+                    ),
                 )
                 .at(b.span(name), format!("must be ≥ {min}")),
             );
@@ -248,7 +262,11 @@ impl Elab<'_> {
                     format!(
                         "`{name}` of `{}` must be at least {min}, found {}",
                         b.sig.name,
-                        if value[0] == value[1] { value[0].to_string() } else { format!("[{}, {}]", value[0], value[1]) }
+                        if value[0] == value[1] {
+                            value[0].to_string()
+                        } else {
+                            format!("[{}, {}]", value[0], value[1])
+                        }
                     ),
                 )
                 .at(b.span(name), format!("must be ≥ {min}")),
@@ -275,7 +293,13 @@ impl Elab<'_> {
     }
 
     /// Applies a built-in layer to `input`.
-    pub(super) fn apply_layer(&mut self, b: &Bound, input: Value, span: Span, alias: Option<&str>) -> Value {
+    pub(super) fn apply_layer(
+        &mut self,
+        b: &Bound,
+        input: Value,
+        span: Span,
+        alias: Option<&str>,
+    ) -> Value {
         let Some(op) = self.layer_op(b, &input) else {
             return match b.sig.name {
                 "se" => self.squeeze_excite(b, input, span, alias),
@@ -299,7 +323,10 @@ impl Elab<'_> {
                 let padding = if b.has("padding") {
                     self.pair_at_least(b, "padding", 0)?
                 } else {
-                    [dilation[0].saturating_mul(k[0] - 1) / 2, dilation[1].saturating_mul(k[1] - 1) / 2]
+                    [
+                        dilation[0].saturating_mul(k[0] - 1) / 2,
+                        dilation[1].saturating_mul(k[1] - 1) / 2,
+                    ]
                 };
                 let init = match b.sym("init") {
                     Some("msra") => ConvInit::MsraFanOut,
@@ -338,7 +365,11 @@ impl Elab<'_> {
             "sigmoid" => Op::Sigmoid,
             "maxpool" => {
                 let k = self.pair_at_least(b, "k", 1)?;
-                let stride = if b.has("stride") { self.pair_at_least(b, "stride", 1)? } else { k };
+                let stride = if b.has("stride") {
+                    self.pair_at_least(b, "stride", 1)?
+                } else {
+                    k
+                };
                 Op::MaxPool {
                     kernel: k,
                     stride,
@@ -348,7 +379,11 @@ impl Elab<'_> {
             "avgpool" if !b.has("k") => Op::GlobalAvgPool,
             "avgpool" => {
                 let k = self.pair_at_least(b, "k", 1)?;
-                let stride = if b.has("stride") { self.pair_at_least(b, "stride", 1)? } else { k };
+                let stride = if b.has("stride") {
+                    self.pair_at_least(b, "stride", 1)?
+                } else {
+                    k
+                };
                 Op::AvgPool {
                     kernel: k,
                     stride,
@@ -376,7 +411,9 @@ impl Elab<'_> {
                 let channels = self.shape_of(input)?.c;
                 if channels % n != 0 || index >= n {
                     let why = if index >= n {
-                        format!("chunk {index} does not exist: there are {n} chunks, numbered from 0")
+                        format!(
+                            "chunk {index} does not exist: there are {n} chunks, numbered from 0"
+                        )
                     } else {
                         format!("{channels} channels cannot be cut into {n} equal chunks")
                     };
@@ -394,21 +431,35 @@ impl Elab<'_> {
     }
 
     /// Squeeze-and-excitation, expanded into primitives named `fc1`/`fc2` as timm does.
-    fn squeeze_excite(&mut self, b: &Bound, input: Value, span: Span, alias: Option<&str>) -> Value {
+    fn squeeze_excite(
+        &mut self,
+        b: &Bound,
+        input: Value,
+        span: Span,
+        alias: Option<&str>,
+    ) -> Value {
         let Some(shape) = self.shape_of(&input) else {
             return Value::Poison;
         };
         let rd = if b.has("rd") {
             self.int_at_least(b, "rd", 1)
         } else {
-            match (self.int_at_least(b, "reduction", 1), self.int_at_least(b, "divisor", 1)) {
+            match (
+                self.int_at_least(b, "reduction", 1),
+                self.int_at_least(b, "divisor", 1),
+            ) {
                 (Some(r), Some(d)) => Some(make_divisible(shape.c as f64 / r as f64, d)),
                 _ => None,
             }
         };
         let Some(rd) = rd else { return Value::Poison };
         self.names.push_numbered(alias.unwrap_or("se"));
-        let pooled = self.add_node(Op::GlobalAvgPool, std::slice::from_ref(&input), span, Some("pool"));
+        let pooled = self.add_node(
+            Op::GlobalAvgPool,
+            std::slice::from_ref(&input),
+            span,
+            Some("pool"),
+        );
         let fc = |out| Op::Conv {
             out_channels: out,
             kernel: [1, 1],
@@ -438,12 +489,19 @@ impl Elab<'_> {
                     format!(
                         "`{}` needs {} tensors, found {}",
                         b.sig.name,
-                        if b.sig.name == "mul" { "exactly 2" } else { "at least 2" },
+                        if b.sig.name == "mul" {
+                            "exactly 2"
+                        } else {
+                            "at least 2"
+                        },
                         tensors.len()
                     ),
                 )
                 .at(span, "give the tensors as positional arguments")
-                .hint(format!("e.g. `{}(a, b)` with `let a = …` naming earlier values", b.sig.name)),
+                .hint(format!(
+                    "e.g. `{}(a, b)` with `let a = …` naming earlier values",
+                    b.sig.name
+                )),
             );
             return Value::Poison;
         }

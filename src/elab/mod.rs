@@ -179,7 +179,13 @@ impl<'a> Elab<'a> {
                             );
                             continue;
                         }
-                        scope.insert(def.name.name.clone(), BlockRef { def, file: file.file });
+                        scope.insert(
+                            def.name.name.clone(),
+                            BlockRef {
+                                def,
+                                file: file.file,
+                            },
+                        );
                     }
                     ast::Item::Network(def) => {
                         if let Some(&prev) = networks.get(def.name.name.as_str()) {
@@ -205,7 +211,9 @@ impl<'a> Elab<'a> {
         for file in &program.files {
             let mut scope = own.get(&file.file).cloned().unwrap_or_default();
             for (index, item) in file.items.iter().enumerate() {
-                let ast::Item::Import(import) = item else { continue };
+                let ast::Item::Import(import) = item else {
+                    continue;
+                };
                 let Some(&target) = program.imports.get(&(file.file, index)) else {
                     continue; // The loader already reported why.
                 };
@@ -302,9 +310,12 @@ impl<'a> Elab<'a> {
                 if found.is_none() {
                     let names: Vec<&str> = networks.iter().map(|d| d.name.name.as_str()).collect();
                     self.report(
-                        Diagnostic::error(Code::E0213, format!("no network named `{name}` in this file"))
-                            .at(end, "looked here")
-                            .note(format!("the file defines: {}", list_or_none(&names))),
+                        Diagnostic::error(
+                            Code::E0213,
+                            format!("no network named `{name}` in this file"),
+                        )
+                        .at(end, "looked here")
+                        .note(format!("the file defines: {}", list_or_none(&names))),
                     );
                 }
                 found
@@ -324,7 +335,10 @@ impl<'a> Elab<'a> {
                     self.report(
                         Diagnostic::error(Code::E0213, "this file defines several networks")
                             .at(many[1].name.span, "second network")
-                            .hint(format!("choose one with `--network NAME`: {}", names.join(", "))),
+                            .hint(format!(
+                                "choose one with `--network NAME`: {}",
+                                names.join(", ")
+                            )),
                     );
                     None
                 }
@@ -338,12 +352,18 @@ impl<'a> Elab<'a> {
         let overrides = self.apply_overrides(def, overrides);
         self.bind_params_with(def, &mut env, overrides);
         let result = self.body(&def.body, &mut env, None, true);
-        let end = Span::new(def.body.span.file, def.body.span.end as usize - 1..def.body.span.end as usize);
+        let end = Span::new(
+            def.body.span.file,
+            def.body.span.end as usize - 1..def.body.span.end as usize,
+        );
         match result {
             None => self.report(
-                Diagnostic::error(Code::E0213, format!("the network `{}` declares no input", def.name.name))
-                    .at(def.name.span, "no `input` in this network")
-                    .hint("start the body with `input [C, H, W]`, e.g. `input [3, 224, 224]`"),
+                Diagnostic::error(
+                    Code::E0213,
+                    format!("the network `{}` declares no input", def.name.name),
+                )
+                .at(def.name.span, "no `input` in this network")
+                .hint("start the body with `input [C, H, W]`, e.g. `input [3, 224, 224]`"),
             ),
             Some(value) => {
                 let output = self.add_node(Op::Output, &[value], end, Some("output"));
@@ -442,14 +462,20 @@ impl<'a> Elab<'a> {
     }
 
     fn lookup_block(&self, name: &str) -> Option<BlockRef<'a>> {
-        self.scopes.get(&self.file).and_then(|s| s.get(name)).copied()
+        self.scopes
+            .get(&self.file)
+            .and_then(|s| s.get(name))
+            .copied()
     }
 }
 
 /// The trace a diagnostic shows, innermost frame first. Frames around the primary span
 /// are left out (an error in a block call's arguments needs no "instantiated here" on
 /// that same call), and a call site is shown once, so that recursion gives a short trace.
-fn trim_trace<'t>(frames: impl Iterator<Item = &'t TraceFrame>, primary: Option<Span>) -> Vec<TraceFrame> {
+fn trim_trace<'t>(
+    frames: impl Iterator<Item = &'t TraceFrame>,
+    primary: Option<Span>,
+) -> Vec<TraceFrame> {
     let mut out: Vec<TraceFrame> = Vec::new();
     for frame in frames {
         let around_primary = primary.is_some_and(|p| {

@@ -28,7 +28,9 @@ impl Names {
     }
 
     fn top(&mut self) -> &mut Scope {
-        self.scopes.last_mut().expect("the root scope is never popped")
+        self.scopes
+            .last_mut()
+            .expect("the root scope is never popped")
     }
 
     fn join(prefix: &str, part: &str) -> String {
@@ -57,7 +59,11 @@ impl Names {
     /// Opens a structural level: `base` the first time in this scope, then `base2`, ….
     pub fn push_numbered(&mut self, base: &str) {
         let n = self.bump(base);
-        let part = if n == 1 { base.to_string() } else { format!("{base}{n}") };
+        let part = if n == 1 {
+            base.to_string()
+        } else {
+            format!("{base}{n}")
+        };
         self.push_exact(&part);
     }
 

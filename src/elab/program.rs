@@ -54,13 +54,20 @@ impl Elab<'_> {
                 let names: Vec<&str> = def.params.iter().map(|p| p.name.name.as_str()).collect();
                 let mut d = Diagnostic::error(
                     Code::E0209,
-                    format!("the network `{}` has no parameter `{}`", def.name.name, o.name),
+                    format!(
+                        "the network `{}` has no parameter `{}`",
+                        def.name.name, o.name
+                    ),
                 )
                 .at(o.name_span, "unknown parameter")
                 .also(def.name.span, "network defined here")
                 .note(format!(
                     "its parameters are: {}",
-                    if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
                 ));
                 if let Some(s) = super::value::suggest(&o.name, names.iter().copied()) {
                     d = d.hint(format!("did you mean `{s}`?"));
@@ -72,7 +79,9 @@ impl Elab<'_> {
                 self.report(
                     Diagnostic::error(Code::E0209, format!("cannot read `{}` as a value", o.value))
                         .at(o.value_span, "not a number, boolean, name or list")
-                        .hint("write e.g. `--set depth=28`, `--set dropout=0.3`, `--set fusion=both`"),
+                        .hint(
+                            "write e.g. `--set depth=28`, `--set dropout=0.3`, `--set fusion=both`",
+                        ),
                 );
                 continue;
             };
@@ -115,14 +124,25 @@ fn parse_override_value(text: &str) -> Option<Value> {
     if let Ok(i) = plain.parse::<i64>() {
         return Some(Value::Int(i));
     }
-    if plain.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '-' || c == '.') {
-        return plain.parse::<f64>().ok().filter(|x| x.is_finite()).map(Value::Float);
+    if plain
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_digit() || c == '-' || c == '.')
+    {
+        return plain
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .map(Value::Float);
     }
     match text {
         "true" => Some(Value::Bool(true)),
         "false" => Some(Value::Bool(false)),
         _ if text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && text.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') =>
+            && text
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_') =>
         {
             Some(Value::Sym(text.to_string()))
         }

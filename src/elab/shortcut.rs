@@ -11,15 +11,26 @@ use crate::source::Span;
 use crate::syntax::ast::{Arg, Body, Call, Expr, ShortcutClause, ShortcutKind};
 
 const fn p(name: &'static str, ty: PTy, default: Dflt, doc: &'static str) -> P {
-    P { name, ty, default, doc }
+    P {
+        name,
+        ty,
+        default,
+        doc,
+    }
 }
 
 const fn sig(name: &'static str, params: &'static [P], doc: &'static str) -> Sig {
-    Sig { name, params, tensors: false, doc }
+    Sig {
+        name,
+        params,
+        tensors: false,
+        doc,
+    }
 }
 
 /// Symbols used by the shortcut kinds and `csp`.
-pub(super) const SHORTCUT_SYMBOLS: &[&str] = &["both", "end", "first", "last", "leaky_relu", "relu", "none"];
+pub(super) const SHORTCUT_SYMBOLS: &[&str] =
+    &["both", "end", "first", "last", "leaky_relu", "relu", "none"];
 
 /// The shortcut kinds that can follow `shortcut`.
 pub(super) static SHORTCUTS: &[Sig] = &[
@@ -73,7 +84,13 @@ struct Branch {
 
 impl<'a> Elab<'a> {
     /// Evaluates a `from` clause, or takes the current tensor.
-    fn branch_input(&mut self, from: Option<&Expr>, env: &Env, cur: &Option<Value>, span: Span) -> Value {
+    fn branch_input(
+        &mut self,
+        from: Option<&Expr>,
+        env: &Env,
+        cur: &Option<Value>,
+        span: Span,
+    ) -> Value {
         match from {
             Some(e) => match self.eval(e, env, cur) {
                 v @ (Value::Tensor(_) | Value::Poison) => v,
@@ -86,9 +103,12 @@ impl<'a> Elab<'a> {
                 Some(v) => v.clone(),
                 None => {
                     self.report(
-                        Diagnostic::error(Code::E0215, "a residual needs an input tensor, but there is none yet")
-                            .at(span, "nothing to read")
-                            .hint("declare the network input first: `input [C, H, W]`"),
+                        Diagnostic::error(
+                            Code::E0215,
+                            "a residual needs an input tensor, but there is none yet",
+                        )
+                        .at(span, "nothing to read")
+                        .hint("declare the network input first: `input [C, H, W]`"),
                     );
                     Value::Poison
                 }
@@ -109,11 +129,16 @@ impl<'a> Elab<'a> {
         let x = self.branch_input(from, env, &cur, span);
         self.names.push_numbered("residual");
         self.residual_depth += 1;
-        let r = self.body(body, env, Some(x.clone()), false).unwrap_or(Value::Poison);
+        let r = self
+            .body(body, env, Some(x.clone()), false)
+            .unwrap_or(Value::Poison);
         self.residual_depth -= 1;
         self.names.pop();
         let r_span = body.stmts.last().map_or(body.span, |s| s.span);
-        let residual = Branch { value: r, span: r_span };
+        let residual = Branch {
+            value: r,
+            span: r_span,
+        };
         // Without a clause, the implicit identity shortcut is shown at the keyword.
         let keyword_end = (span.start as usize + "residual".len()).min(span.end as usize);
         let keyword = Span::new(span.file, span.start as usize..keyword_end);
@@ -178,7 +203,9 @@ impl<'a> Elab<'a> {
         if options.is_empty() && x_shape == r_shape {
             return self.add_node(Op::Add, &[residual.value, shortcut.value], span, None);
         }
-        let chosen = options.iter().position(|(_, b, _, shape)| fits(b.sig.name, *shape, r_shape));
+        let chosen = options
+            .iter()
+            .position(|(_, b, _, shape)| fits(b.sig.name, *shape, r_shape));
         let Some(chosen) = chosen else {
             let shown = options.first().map_or(x_shape, |o| o.3);
             let kinds: Vec<(&Call, &Bound)> = options.iter().map(|(c, b, _, _)| (*c, b)).collect();
@@ -204,7 +231,14 @@ impl<'a> Elab<'a> {
     }
 
     /// The layers of one shortcut kind, applied to `x`.
-    fn shortcut_path(&mut self, b: &Bound, x: Value, x_shape: Shape, r_shape: Shape, span: Span) -> Value {
+    fn shortcut_path(
+        &mut self,
+        b: &Bound,
+        x: Value,
+        x_shape: Shape,
+        r_shape: Shape,
+        span: Span,
+    ) -> Value {
         if x_shape == r_shape && b.sig.name != "projection" {
             return x;
         }
@@ -217,8 +251,16 @@ impl<'a> Elab<'a> {
         match b.sig.name {
             "zeropad" => {
                 let extra = r_shape.c - x_shape.c;
-                let before = if b.sym("mode") == Some("end") { 0 } else { extra / 2 };
-                let op = Op::ZeroPad { stride, pad_before: before, pad_after: extra - before };
+                let before = if b.sym("mode") == Some("end") {
+                    0
+                } else {
+                    extra / 2
+                };
+                let op = Op::ZeroPad {
+                    stride,
+                    pad_before: before,
+                    pad_after: extra - before,
+                };
                 self.add_node(op, &[x], span, None)
             }
             "projection" => {
@@ -228,7 +270,11 @@ impl<'a> Elab<'a> {
             "maxpool_projection" => {
                 let mut v = x;
                 if stride > 1 {
-                    let pool = Op::MaxPool { kernel: [3, 3], stride: [stride, stride], padding: [1, 1] };
+                    let pool = Op::MaxPool {
+                        kernel: [3, 3],
+                        stride: [stride, stride],
+                        padding: [1, 1],
+                    };
                     v = self.add_node(pool, &[v], span, None);
                 }
                 if x_shape.c != r_shape.c {
@@ -245,18 +291,30 @@ impl<'a> Elab<'a> {
         if b.bool("bn") == Some(false) {
             return v;
         }
-        let bn = Op::BatchNorm { eps: 1e-5, momentum: 0.1, affine: true, zero_init: false };
+        let bn = Op::BatchNorm {
+            eps: 1e-5,
+            momentum: 0.1,
+            affine: true,
+            zero_init: false,
+        };
         self.add_node(bn, &[v], span, None)
     }
 
     fn unknown_shortcut(&mut self, call: &Call) {
         let names = SHORTCUTS.iter().map(|s| s.name);
-        let mut d = Diagnostic::error(Code::E0202, format!("unknown shortcut kind `{}`", call.name.name))
-            .at(call.name.span, "not a shortcut kind")
-            .note(format!(
-                "the shortcut kinds are: {}",
-                SHORTCUTS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
-            ));
+        let mut d = Diagnostic::error(
+            Code::E0202,
+            format!("unknown shortcut kind `{}`", call.name.name),
+        )
+        .at(call.name.span, "not a shortcut kind")
+        .note(format!(
+            "the shortcut kinds are: {}",
+            SHORTCUTS
+                .iter()
+                .map(|s| s.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
         if call.name.name == "dense" {
             d = d.hint("`dense` applies to a whole stage: `stage NAME { … } with shortcut dense`");
         } else if let Some(s) = super::value::suggest(&call.name.name, names) {
@@ -283,10 +341,20 @@ impl<'a> Elab<'a> {
         let written = if kinds.is_empty() {
             "identity (the default)".to_string()
         } else {
-            kinds.iter().map(|(c, _)| format!("`{}`", c.name.name)).collect::<Vec<_>>().join(" or ")
+            kinds
+                .iter()
+                .map(|(c, _)| format!("`{}`", c.name.name))
+                .collect::<Vec<_>>()
+                .join(" or ")
         };
-        let only_param_free = kinds.iter().all(|(_, b)| matches!(b.sig.name, "identity" | "weighted"));
-        let code = if only_param_free { Code::E0301 } else { Code::E0306 };
+        let only_param_free = kinds
+            .iter()
+            .all(|(_, b)| matches!(b.sig.name, "identity" | "weighted"));
+        let code = if only_param_free {
+            Code::E0301
+        } else {
+            Code::E0306
+        };
         let mut d = Diagnostic::error(
             code,
             format!("the residual branch gives {r_shape} but the shortcut gives {x_shape}"),
@@ -301,8 +369,14 @@ impl<'a> Elab<'a> {
                 "no shortcut kind maps {x_shape} to {r_shape}: the spatial size must shrink by an integer stride"
             ));
         } else {
-            let list = fitting.iter().map(|k| format!("`shortcut identity or {k}`")).collect::<Vec<_>>().join(", ");
-            d = d.hint(format!("a shortcut that changes the shape fits here: {list}"));
+            let list = fitting
+                .iter()
+                .map(|k| format!("`shortcut identity or {k}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            d = d.hint(format!(
+                "a shortcut that changes the shape fits here: {list}"
+            ));
         }
         if x_shape.c > r_shape.c && kinds.iter().any(|(_, b)| b.sig.name == "zeropad") {
             d = d.note("zero-padding can add channels but not remove them");
@@ -313,7 +387,8 @@ impl<'a> Elab<'a> {
     /// DSNet: `F(x) + Σ α_i ⊙ BN(x_i)` over the stage's earlier feature maps. Returns
     /// `None` when this unit keeps its own shortcut (the stage's down-sampling unit).
     fn dense_merge(&mut self, residual: &Branch, shortcut: &Branch, span: Span) -> Option<Value> {
-        let (Value::Tensor(x), Some(r_shape)) = (&shortcut.value, self.shape_of(&residual.value)) else {
+        let (Value::Tensor(x), Some(r_shape)) = (&shortcut.value, self.shape_of(&residual.value))
+        else {
             return Some(Value::Poison);
         };
         let x = *x;
@@ -332,7 +407,10 @@ impl<'a> Elab<'a> {
                 }
                 return None;
             }
-            let bad = history.iter().find(|h| self.shapes[*h] != r_shape).map(|h| self.shapes[h]);
+            let bad = history
+                .iter()
+                .find(|h| self.shapes[*h] != r_shape)
+                .map(|h| self.shapes[h]);
             self.report(
                 Diagnostic::error(
                     Code::E0301,
@@ -349,7 +427,12 @@ impl<'a> Elab<'a> {
         self.names.push_numbered("dense");
         let mut terms = vec![residual.value.clone()];
         for h in history {
-            let bn = Op::BatchNorm { eps: 1e-5, momentum: 0.1, affine: false, zero_init: false };
+            let bn = Op::BatchNorm {
+                eps: 1e-5,
+                momentum: 0.1,
+                affine: false,
+                zero_init: false,
+            };
             let normed = self.add_node(bn, &[Value::Tensor(h)], span, None);
             terms.push(self.add_node(Op::ChannelScale { init }, &[normed], span, None));
         }
@@ -370,7 +453,11 @@ impl<'a> Elab<'a> {
         let x = self.branch_input(None, env, &cur, span);
         let evaluated: Vec<EvArg> = args
             .iter()
-            .map(|a| EvArg { name: a.name.clone(), value: self.eval_value(&a.value, env, &cur), span: a.span })
+            .map(|a| EvArg {
+                name: a.name.clone(),
+                value: self.eval_value(&a.value, env, &cur),
+                span: a.span,
+            })
             .collect();
         let bound = self.bind_builtin(&CSP, evaluated, args_span)?;
         let shape = self.shape_of(&x)?;
@@ -380,7 +467,10 @@ impl<'a> Elab<'a> {
             self.report(
                 Diagnostic::error(
                     Code::E0305,
-                    format!("a split of {split:?} of {} channels leaves one part empty", shape.c),
+                    format!(
+                        "a split of {split:?} of {} channels leaves one part empty",
+                        shape.c
+                    ),
                 )
                 .at(bound.span("split"), "must leave channels on both paths"),
             );
@@ -390,11 +480,29 @@ impl<'a> Elab<'a> {
         let fusion = bound.sym("fusion").unwrap_or("both").to_string();
         let act = bound.sym("act").unwrap_or("relu").to_string();
         self.names.push_numbered("csp");
-        let skip = self.add_node(Op::Slice { start: 0, end: skip_c }, std::slice::from_ref(&x), span, Some("split_skip"));
-        let part = self.add_node(Op::Slice { start: skip_c, end: shape.c }, &[x], span, Some("split_blocks"));
+        let skip = self.add_node(
+            Op::Slice {
+                start: 0,
+                end: skip_c,
+            },
+            std::slice::from_ref(&x),
+            span,
+            Some("split_skip"),
+        );
+        let part = self.add_node(
+            Op::Slice {
+                start: skip_c,
+                end: shape.c,
+            },
+            &[x],
+            span,
+            Some("split_blocks"),
+        );
         self.names.push_exact("blocks");
         self.transparent = false;
-        let mut blocks = self.body(body, env, Some(part), false).unwrap_or(Value::Poison);
+        let mut blocks = self
+            .body(body, env, Some(part), false)
+            .unwrap_or(Value::Poison);
         self.names.pop();
         if fusion != "first" {
             let c = self.shape_of(&blocks).map_or(blocks_c, |s| s.c);
@@ -409,8 +517,11 @@ impl<'a> Elab<'a> {
             out = self.conv_bn_act("transition", out_c, &act, out, span);
         } else if bound.has("out") {
             self.report(
-                Diagnostic::error(Code::E0215, "`out` needs a final transition, which `fusion: last` does not have")
-                    .at(bound.span("out"), "not used with fusion: last"),
+                Diagnostic::error(
+                    Code::E0215,
+                    "`out` needs a final transition, which `fusion: last` does not have",
+                )
+                .at(bound.span("out"), "not used with fusion: last"),
             );
         }
         self.names.pop();
@@ -421,7 +532,12 @@ impl<'a> Elab<'a> {
     fn conv_bn_act(&mut self, name: &str, out: u64, act: &str, x: Value, span: Span) -> Value {
         self.names.push_exact(name);
         let conv = self.add_node(conv1x1(out, 1, ConvInit::Default), &[x], span, Some("conv"));
-        let bn = Op::BatchNorm { eps: 1e-5, momentum: 0.1, affine: true, zero_init: false };
+        let bn = Op::BatchNorm {
+            eps: 1e-5,
+            momentum: 0.1,
+            affine: true,
+            zero_init: false,
+        };
         let mut v = self.add_node(bn, &[conv], span, Some("bn"));
         v = match act {
             "relu" => self.add_node(Op::Relu, &[v], span, Some("act")),
@@ -453,7 +569,8 @@ fn derive_stride(x: Shape, r: Shape) -> Option<u64> {
         return None;
     }
     let first = x.h.div_ceil(r.h).max(1);
-    (first.saturating_sub(1).max(1)..=first + 1).find(|&s| x.h.div_ceil(s) == r.h && x.w.div_ceil(s) == r.w)
+    (first.saturating_sub(1).max(1)..=first + 1)
+        .find(|&s| x.h.div_ceil(s) == r.h && x.w.div_ceil(s) == r.w)
 }
 
 /// Whether a shortcut kind can map `x` to the residual's shape `r`.

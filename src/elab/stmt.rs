@@ -39,12 +39,20 @@ impl<'a> Elab<'a> {
     }
 
     /// Checks `assert cond, "message"`; false after reporting a false condition.
-    fn assertion(&mut self, cond: &Expr, message: Option<&str>, env: &Env, cur: &Option<Value>) -> bool {
+    fn assertion(
+        &mut self,
+        cond: &Expr,
+        message: Option<&str>,
+        env: &Env,
+        cur: &Option<Value>,
+    ) -> bool {
         match self.eval(cond, env, cur) {
             Value::Bool(true) | Value::Poison => true,
             Value::Bool(false) => {
                 let text = message.unwrap_or("assertion failed");
-                self.report(Diagnostic::error(Code::E0214, text).at(cond.span, "this condition is false"));
+                self.report(
+                    Diagnostic::error(Code::E0214, text).at(cond.span, "this condition is false"),
+                );
                 false
             }
             other => {
@@ -54,7 +62,13 @@ impl<'a> Elab<'a> {
         }
     }
 
-    fn stmt(&mut self, stmt: &Stmt, env: &mut Env, cur: Option<Value>, network_top: bool) -> Option<Value> {
+    fn stmt(
+        &mut self,
+        stmt: &Stmt,
+        env: &mut Env,
+        cur: Option<Value>,
+        network_top: bool,
+    ) -> Option<Value> {
         match &stmt.kind {
             StmtKind::Input(shape) => self.input(shape, stmt.span, env, cur, network_top),
             StmtKind::Let { name, value } => {
@@ -80,10 +94,16 @@ impl<'a> Elab<'a> {
             StmtKind::Repeat {
                 count, index, body, ..
             } => self.repeat(count, index.as_ref(), body, env, cur),
-            StmtKind::Residual { from, body, shortcut } => {
-                self.residual(from.as_ref(), body, shortcut.as_ref(), stmt.span, env, cur)
-            }
-            StmtKind::Csp { args, args_span, body } => self.csp(args, *args_span, body, stmt.span, env, cur),
+            StmtKind::Residual {
+                from,
+                body,
+                shortcut,
+            } => self.residual(from.as_ref(), body, shortcut.as_ref(), stmt.span, env, cur),
+            StmtKind::Csp {
+                args,
+                args_span,
+                body,
+            } => self.csp(args, *args_span, body, stmt.span, env, cur),
             StmtKind::If {
                 cond,
                 then,
@@ -110,7 +130,9 @@ impl<'a> Elab<'a> {
                         },
                         v => v,
                     },
-                    ExprKind::Binary(BinaryOp::Pipe, lhs, rhs) => self.pipe(lhs, rhs, env, &cur, alias),
+                    ExprKind::Binary(BinaryOp::Pipe, lhs, rhs) => {
+                        self.pipe(lhs, rhs, env, &cur, alias)
+                    }
                     _ => self.eval(expr, env, &cur),
                 };
                 match v {
@@ -120,7 +142,10 @@ impl<'a> Elab<'a> {
                         self.report(
                             Diagnostic::error(
                                 Code::E0212,
-                                format!("a statement must produce a tensor, but this is {}", other.type_name()),
+                                format!(
+                                    "a statement must produce a tensor, but this is {}",
+                                    other.type_name()
+                                ),
                             )
                             .at(expr.span, "not a layer, block or tensor")
                             .hint("bind numbers with `let name = …`"),
@@ -165,13 +190,23 @@ impl<'a> Elab<'a> {
         let Some(dims) = dims else {
             if !value.is_poison() {
                 self.report(
-                    Diagnostic::error(Code::E0205, format!("`input` expects [C, H, W] with positive integers, found {value}"))
-                        .at(shape.span, "expected e.g. [3, 224, 224]"),
+                    Diagnostic::error(
+                        Code::E0205,
+                        format!("`input` expects [C, H, W] with positive integers, found {value}"),
+                    )
+                    .at(shape.span, "expected e.g. [3, 224, 224]"),
                 );
             }
             return Some(Value::Poison);
         };
-        let input = self.add_node(Op::Input { shape: [dims[0], dims[1], dims[2]] }, &[], span, Some("input"));
+        let input = self.add_node(
+            Op::Input {
+                shape: [dims[0], dims[1], dims[2]],
+            },
+            &[],
+            span,
+            Some("input"),
+        );
         // The input is a group of its own; the layers after it start the stem.
         self.group = None;
         Some(input)
@@ -228,7 +263,10 @@ impl<'a> Elab<'a> {
             self.report(
                 Diagnostic::error(
                     Code::E0215,
-                    format!("`with shortcut {}` is not a stage-wide shortcut", call.name.name),
+                    format!(
+                        "`with shortcut {}` is not a stage-wide shortcut",
+                        call.name.name
+                    ),
                 )
                 .at(call.name.span, "not stage-wide")
                 .hint("only `dense` applies to a whole stage; give other kinds on each `residual`"),
@@ -256,8 +294,11 @@ impl<'a> Elab<'a> {
             Value::Int(n) if n >= 0 => n,
             Value::Int(n) => {
                 self.report(
-                    Diagnostic::error(Code::E0210, format!("a repetition count must not be negative, found {n}"))
-                        .at(count.span, "negative count"),
+                    Diagnostic::error(
+                        Code::E0210,
+                        format!("a repetition count must not be negative, found {n}"),
+                    )
+                    .at(count.span, "negative count"),
                 );
                 return cur;
             }
@@ -343,7 +384,10 @@ impl<'a> Elab<'a> {
             self.report(
                 Diagnostic::error(
                     Code::E0211,
-                    format!("block `{}` is instantiated more than {MAX_DEPTH} levels deep", block.def.name.name),
+                    format!(
+                        "block `{}` is instantiated more than {MAX_DEPTH} levels deep",
+                        block.def.name.name
+                    ),
                 )
                 .at(call.span, "instantiated here")
                 .also(block.def.name.span, "block defined here")
@@ -397,7 +441,11 @@ impl<'a> Elab<'a> {
                             self.report(
                                 Diagnostic::error(
                                     Code::E0203,
-                                    format!("block `{}` takes {} parameters", def.name.name, def.params.len()),
+                                    format!(
+                                        "block `{}` takes {} parameters",
+                                        def.name.name,
+                                        def.params.len()
+                                    ),
                                 )
                                 .at(arg.span, "surplus argument")
                                 .also(def.name.span, "block defined here"),
@@ -416,7 +464,10 @@ impl<'a> Elab<'a> {
                         )
                         .at(name.span, "unknown argument")
                         .also(def.name.span, "block defined here");
-                        if let Some(s) = super::value::suggest(&name.name, def.params.iter().map(|p| p.name.name.as_str())) {
+                        if let Some(s) = super::value::suggest(
+                            &name.name,
+                            def.params.iter().map(|p| p.name.name.as_str()),
+                        ) {
                             d = d.hint(format!("did you mean `{s}`?"));
                         }
                         self.report(d);
@@ -428,24 +479,29 @@ impl<'a> Elab<'a> {
             if let Some((_, prev)) = given.get(param.name.name.as_str()) {
                 let prev = *prev;
                 self.report(
-                    Diagnostic::error(Code::E0207, format!("the argument `{}` is given twice", param.name.name))
-                        .at(arg.span, "given again here")
-                        .also(prev, "first given here"),
+                    Diagnostic::error(
+                        Code::E0207,
+                        format!("the argument `{}` is given twice", param.name.name),
+                    )
+                    .at(arg.span, "given again here")
+                    .also(prev, "first given here"),
                 );
                 ok = false;
                 continue;
             }
             given.insert(&param.name.name, (arg.value.clone(), arg.span));
         }
-        let given = given
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
+        let given = given.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
         ok && self.bind_params(def, env, given, Some(call.span))
     }
 
     /// Binds a definition's parameters from `given` values and defaults.
-    pub(super) fn bind_params_with(&mut self, def: &Def, env: &mut Env, given: HashMap<String, (Value, Span)>) {
+    pub(super) fn bind_params_with(
+        &mut self,
+        def: &Def,
+        env: &mut Env,
+        given: HashMap<String, (Value, Span)>,
+    ) {
         self.bind_params(def, env, given, None);
     }
 
@@ -458,7 +514,11 @@ impl<'a> Elab<'a> {
     ) -> bool {
         let mut ok = true;
         for param in &def.params {
-            let ty = param.ty.as_ref().and_then(|t| Ty::from_ast(t).ok()).unwrap_or(Ty::Any);
+            let ty = param
+                .ty
+                .as_ref()
+                .and_then(|t| Ty::from_ast(t).ok())
+                .unwrap_or(Ty::Any);
             let (value, span) = match given.remove(&param.name.name) {
                 Some(v) => v,
                 None => match &param.default {
@@ -471,7 +531,10 @@ impl<'a> Elab<'a> {
                         self.report(
                             Diagnostic::error(
                                 Code::E0204,
-                                format!("`{}` needs the argument `{}`", def.name.name, param.name.name),
+                                format!(
+                                    "`{}` needs the argument `{}`",
+                                    def.name.name, param.name.name
+                                ),
                             )
                             .at(at, format!("`{}` is missing", param.name.name))
                             .also(param.span, "parameter declared here without a default"),
@@ -485,11 +548,19 @@ impl<'a> Elab<'a> {
             let value = match ty.coerce(value) {
                 Ok(v) => v,
                 Err(v) => {
-                    let code = if matches!(v, Value::Tensor(_)) { Code::E0212 } else { Code::E0205 };
+                    let code = if matches!(v, Value::Tensor(_)) {
+                        Code::E0212
+                    } else {
+                        Code::E0205
+                    };
                     self.report(
                         Diagnostic::error(
                             code,
-                            format!("`{}` expects {ty}, found {}", param.name.name, v.type_name()),
+                            format!(
+                                "`{}` expects {ty}, found {}",
+                                param.name.name,
+                                v.type_name()
+                            ),
                         )
                         .at(span, format!("expected {ty}"))
                         .also(param.span, "parameter declared here"),
@@ -509,5 +580,11 @@ fn is_single_call(body: &Body) -> bool {
     matches!(
         body.stmts.as_slice(),
         [Stmt { kind: StmtKind::Expr { expr, alias: None }, .. }] if matches!(expr.kind, ExprKind::Call(_))
-    ) || matches!(body.stmts.as_slice(), [Stmt { kind: StmtKind::Repeat { .. }, .. }])
+    ) || matches!(
+        body.stmts.as_slice(),
+        [Stmt {
+            kind: StmtKind::Repeat { .. },
+            ..
+        }]
+    )
 }

@@ -12,7 +12,11 @@ pub fn dump(graph: &Graph) -> String {
     let mut out = String::new();
     for id in graph.nodes() {
         let node = graph.node(id);
-        let inputs: Vec<String> = graph.inputs(id).iter().map(|i| format!("%{}", index[i])).collect();
+        let inputs: Vec<String> = graph
+            .inputs(id)
+            .iter()
+            .map(|i| format!("%{}", index[i]))
+            .collect();
         let _ = writeln!(
             out,
             "%{} {} = {} ({})",
@@ -29,7 +33,16 @@ pub fn dump(graph: &Graph) -> String {
 pub fn describe(op: &Op) -> String {
     match op {
         Op::Input { shape } => format!("input [{}, {}, {}]", shape[0], shape[1], shape[2]),
-        Op::Conv { out_channels, kernel, stride, padding, dilation, groups, bias, .. } => {
+        Op::Conv {
+            out_channels,
+            kernel,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            ..
+        } => {
             let mut s = format!("conv {}×{} → {out_channels}", kernel[0], kernel[1]);
             if stride != &[1, 1] {
                 let _ = write!(s, " stride {}", stride[0]);
@@ -48,17 +61,42 @@ pub fn describe(op: &Op) -> String {
             }
             s
         }
-        Op::BatchNorm { affine, zero_init, .. } => {
-            format!("bn{}{}", if *affine { "" } else { " no-affine" }, if *zero_init { " zero-γ" } else { "" })
+        Op::BatchNorm {
+            affine, zero_init, ..
+        } => {
+            format!(
+                "bn{}{}",
+                if *affine { "" } else { " no-affine" },
+                if *zero_init { " zero-γ" } else { "" }
+            )
         }
-        Op::MaxPool { kernel, stride, padding } => format!("maxpool {} stride {} pad {}", kernel[0], stride[0], padding[0]),
-        Op::AvgPool { kernel, stride, padding, .. } => format!("avgpool {} stride {} pad {}", kernel[0], stride[0], padding[0]),
+        Op::MaxPool {
+            kernel,
+            stride,
+            padding,
+        } => format!(
+            "maxpool {} stride {} pad {}",
+            kernel[0], stride[0], padding[0]
+        ),
+        Op::AvgPool {
+            kernel,
+            stride,
+            padding,
+            ..
+        } => format!(
+            "avgpool {} stride {} pad {}",
+            kernel[0], stride[0], padding[0]
+        ),
         Op::Linear { out_features, .. } => format!("linear → {out_features}"),
         Op::Dropout { p } => format!("dropout {p}"),
         Op::DropPath { p } => format!("drop_path {p}"),
         Op::Slice { start, end } => format!("slice {start}..{end}"),
         Op::Upsample { scale } => format!("upsample ×{scale}"),
-        Op::ZeroPad { stride, pad_before, pad_after } => format!("zeropad stride {stride} +{pad_before}/+{pad_after}"),
+        Op::ZeroPad {
+            stride,
+            pad_before,
+            pad_after,
+        } => format!("zeropad stride {stride} +{pad_before}/+{pad_after}"),
         Op::Scale { init, .. } => format!("λ (init {init})"),
         Op::ChannelScale { init } => format!("α (init {init})"),
         Op::WeightedSum { weights, norm } => format!("wsum {weights:?} {norm:?}"),

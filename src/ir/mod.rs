@@ -167,7 +167,8 @@ impl Graph {
 
     /// The unique `Output` node, if any.
     pub fn output(&self) -> Option<NodeId> {
-        self.nodes().find(|&id| matches!(self.node(id).op, Op::Output))
+        self.nodes()
+            .find(|&id| matches!(self.node(id).op, Op::Output))
     }
 
     /// True when the graph has no cycle. Uses petgraph's topological sort, which keeps

@@ -39,7 +39,9 @@ pub enum SumNorm {
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
     /// The network input; its shape is the sample shape.
-    Input { shape: [u64; 3] },
+    Input {
+        shape: [u64; 3],
+    },
     /// 2-D convolution. `padding` is explicit (elaboration resolves the default).
     Conv {
         out_channels: u64,
@@ -60,11 +62,19 @@ pub enum Op {
         zero_init: bool,
     },
     /// GroupNorm with `groups` groups over the channels, with γ/β.
-    GroupNorm { groups: u64, eps: f64 },
+    GroupNorm {
+        groups: u64,
+        eps: f64,
+    },
     Relu,
-    LeakyRelu { slope: f64 },
+    LeakyRelu {
+        slope: f64,
+    },
     /// PReLU: one slope per channel, or one shared.
-    Prelu { per_channel: bool, init: f64 },
+    Prelu {
+        per_channel: bool,
+        init: f64,
+    },
     Sigmoid,
     MaxPool {
         kernel: [u64; 2],
@@ -80,13 +90,20 @@ pub enum Op {
     /// Global average pooling to `[C, 1, 1]`.
     GlobalAvgPool,
     /// Fully connected layer over the flattened input; output `[out, 1, 1]`.
-    Linear { out_features: u64, bias: bool },
+    Linear {
+        out_features: u64,
+        bias: bool,
+    },
     /// Flattens to `[C·H·W, 1, 1]`.
     Flatten,
-    Dropout { p: f64 },
+    Dropout {
+        p: f64,
+    },
     /// Stochastic depth: drops the whole sample's branch with probability `p` while
     /// training, scaling survivors by 1/(1−p); identity at inference.
-    DropPath { p: f64 },
+    DropPath {
+        p: f64,
+    },
     /// Element-wise sum of two or more inputs of one shape.
     Add,
     /// Element-wise product of two inputs; the second may be `[C, 1, 1]` (broadcast).
@@ -94,9 +111,14 @@ pub enum Op {
     /// Concatenation along channels.
     Concat,
     /// Channels `start..end` of the input.
-    Slice { start: u64, end: u64 },
+    Slice {
+        start: u64,
+        end: u64,
+    },
     /// Nearest-neighbour upsampling by an integer factor.
-    Upsample { scale: u64 },
+    Upsample {
+        scale: u64,
+    },
     /// Option-A shortcut: subsample with `stride` (`x[:, ::s, ::s]`), then add zero
     /// channels before and after.
     ZeroPad {
@@ -107,11 +129,20 @@ pub enum Op {
     /// Multiplication by one learned scalar λ (weighted residual): initialised to
     /// `init`, trained with its own learning rate `lr`, and, when `bounded`, projected
     /// into (−1, 1) after every step.
-    Scale { init: f64, lr: f64, bounded: bool },
+    Scale {
+        init: f64,
+        lr: f64,
+        bounded: bool,
+    },
     /// Per-channel learned weights α ⊙ x, initialised to `init` (DSNet).
-    ChannelScale { init: f64 },
+    ChannelScale {
+        init: f64,
+    },
     /// Multi-input weighted sum `Σ w_j ⊙ x_j`.
-    WeightedSum { weights: SumWeights, norm: SumNorm },
+    WeightedSum {
+        weights: SumWeights,
+        norm: SumNorm,
+    },
     /// The network output (identity); exactly one per graph.
     Output,
 }
@@ -160,9 +191,6 @@ impl Op {
 
     /// Ops that compute nothing at inference time.
     pub fn is_inference_identity(&self) -> bool {
-        matches!(
-            self,
-            Op::Dropout { .. } | Op::DropPath { .. } | Op::Output
-        )
+        matches!(self, Op::Dropout { .. } | Op::DropPath { .. } | Op::Output)
     }
 }

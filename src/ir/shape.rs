@@ -56,22 +56,37 @@ fn window(
     dilation: u64,
 ) -> Result<u64, ShapeError> {
     // Saturating: absurd sizes from user input must give a diagnostic, not an overflow.
-    let span = dilation.saturating_mul(kernel.saturating_sub(1)).saturating_add(1);
+    let span = dilation
+        .saturating_mul(kernel.saturating_sub(1))
+        .saturating_add(1);
     let padded = size.saturating_add(padding.saturating_mul(2));
     if padded < span {
-        let padded = if padding > 0 { format!(" ({padded} with padding)") } else { String::new() };
+        let padded = if padding > 0 {
+            format!(" ({padded} with padding)")
+        } else {
+            String::new()
+        };
         return Err(ShapeError {
             code: Code::E0303,
-            message: format!("the feature map's {axis} is {size}{padded}, smaller than the window ({span})"),
+            message: format!(
+                "the feature map's {axis} is {size}{padded}, smaller than the window ({span})"
+            ),
             hint: Some("remove a down-sampling step earlier, or use a larger input".into()),
         });
     }
     Ok((padded - span) / stride + 1)
 }
 
-fn check_window_params(kernel: [u64; 2], stride: [u64; 2], padding: [u64; 2]) -> Result<(), ShapeError> {
+fn check_window_params(
+    kernel: [u64; 2],
+    stride: [u64; 2],
+    padding: [u64; 2],
+) -> Result<(), ShapeError> {
     if kernel.contains(&0) || stride.contains(&0) {
-        return Err(err(Code::E0210, "kernel size and stride must be at least 1".into()));
+        return Err(err(
+            Code::E0210,
+            "kernel size and stride must be at least 1".into(),
+        ));
     }
     if padding[0] * 2 > kernel[0] || padding[1] * 2 > kernel[1] {
         return Err(err(
@@ -91,7 +106,11 @@ pub fn infer_shape(op: &Op, inputs: &[Shape]) -> Result<Shape, ShapeError> {
     if inputs.len() < min || inputs.len() > max {
         return Err(err(
             Code::E0302,
-            format!("`{}` takes {min} to {max} inputs, found {}", op.kind_name(), inputs.len()),
+            format!(
+                "`{}` takes {min} to {max} inputs, found {}",
+                op.kind_name(),
+                inputs.len()
+            ),
         ));
     }
     let x = inputs.first().copied().unwrap_or(Shape::new(0, 0, 0));
@@ -107,7 +126,10 @@ pub fn infer_shape(op: &Op, inputs: &[Shape]) -> Result<Shape, ShapeError> {
             ..
         } => {
             if kernel.contains(&0) || stride.contains(&0) || dilation.contains(&0) {
-                return Err(err(Code::E0210, "kernel size, stride and dilation must be at least 1".into()));
+                return Err(err(
+                    Code::E0210,
+                    "kernel size, stride and dilation must be at least 1".into(),
+                ));
             }
             if *groups == 0 || x.c % groups != 0 || out_channels % groups != 0 {
                 return Err(ShapeError {
@@ -166,7 +188,10 @@ pub fn infer_shape(op: &Op, inputs: &[Shape]) -> Result<Shape, ShapeError> {
             if let Some((i, other)) = inputs.iter().enumerate().find(|(_, s)| **s != x) {
                 return Err(err(
                     Code::E0302,
-                    format!("input 1 has shape {x} but input {} has shape {other}", i + 1),
+                    format!(
+                        "input 1 has shape {x} but input {} has shape {other}",
+                        i + 1
+                    ),
                 ));
             }
             Ok(x)
@@ -186,9 +211,7 @@ pub fn infer_shape(op: &Op, inputs: &[Shape]) -> Result<Shape, ShapeError> {
             if let Some(other) = inputs.iter().find(|s| s.h != x.h || s.w != x.w) {
                 return Err(err(
                     Code::E0302,
-                    format!(
-                        "concatenated inputs must share height and width: {x} and {other}"
-                    ),
+                    format!("concatenated inputs must share height and width: {x} and {other}"),
                 ));
             }
             let channels = inputs.iter().fold(0u64, |sum, s| sum.saturating_add(s.c));
@@ -198,16 +221,26 @@ pub fn infer_shape(op: &Op, inputs: &[Shape]) -> Result<Shape, ShapeError> {
             if start >= end || *end > x.c {
                 return Err(err(
                     Code::E0305,
-                    format!("channels {start}..{end} are not a non-empty part of the {} channels", x.c),
+                    format!(
+                        "channels {start}..{end} are not a non-empty part of the {} channels",
+                        x.c
+                    ),
                 ));
             }
             Ok(Shape::new(end - start, x.h, x.w))
         }
         Op::Upsample { scale } => {
             if *scale == 0 {
-                return Err(err(Code::E0210, "the upsampling factor must be at least 1".into()));
+                return Err(err(
+                    Code::E0210,
+                    "the upsampling factor must be at least 1".into(),
+                ));
             }
-            Ok(Shape::new(x.c, x.h.saturating_mul(*scale), x.w.saturating_mul(*scale)))
+            Ok(Shape::new(
+                x.c,
+                x.h.saturating_mul(*scale),
+                x.w.saturating_mul(*scale),
+            ))
         }
         Op::ZeroPad {
             stride,

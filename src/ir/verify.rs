@@ -104,9 +104,29 @@ mod tests {
         stray.group = 7;
         g.add(stray, &[x]);
         let problems = verify(&g);
-        assert!(problems.iter().any(|p| p.contains("expected one output node, found 0")), "{problems:?}");
-        assert!(problems.iter().any(|p| p.contains("`add1` (add) has 1 inputs")), "{problems:?}");
-        assert!(problems.iter().any(|p| p.contains("the name `add1` is used twice")), "{problems:?}");
-        assert!(problems.iter().any(|p| p.contains("`relu9` belongs to no group")), "{problems:?}");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("expected one output node, found 0")),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("`add1` (add) has 1 inputs")),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("the name `add1` is used twice")),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("`relu9` belongs to no group")),
+            "{problems:?}"
+        );
     }
 }

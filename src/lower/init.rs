@@ -26,11 +26,16 @@ pub fn conv<B: Backend>(
         ConvInit::Default => {
             let bound = 1.0 / fan_in.sqrt();
             let weight = Tensor::random(shape, Distribution::Uniform(-bound, bound), device);
-            let bias = bias.then(|| Tensor::random([shape[0]], Distribution::Uniform(-bound, bound), device));
+            let bias = bias
+                .then(|| Tensor::random([shape[0]], Distribution::Uniform(-bound, bound), device));
             (weight, bias)
         }
         ConvInit::MsraFanOut | ConvInit::MsraFanIn => {
-            let fan = if init == ConvInit::MsraFanOut { fan_out } else { fan_in };
+            let fan = if init == ConvInit::MsraFanOut {
+                fan_out
+            } else {
+                fan_in
+            };
             let std = (2.0 / fan).sqrt();
             let weight = Tensor::random(shape, Distribution::Normal(0.0, std), device);
             (weight, bias.then(|| Tensor::zeros([shape[0]], device)))
@@ -49,5 +54,8 @@ pub fn linear<B: Backend>(
     let bound = 1.0 / (in_features as f64).sqrt();
     let dist = Distribution::Uniform(-bound, bound);
     let weight = Tensor::random([out_features, in_features], dist, device);
-    (weight, bias.then(|| Tensor::random([out_features], dist, device)))
+    (
+        weight,
+        bias.then(|| Tensor::random([out_features], dist, device)),
+    )
 }

@@ -119,9 +119,13 @@ impl LayerSpec {
     /// The names of the layer's tensors, in PyTorch's state-dict order.
     pub fn tensor_names(&self) -> Vec<&'static str> {
         match self {
-            LayerSpec::Conv { bias: true, .. } | LayerSpec::Linear { bias: true, .. } => vec!["weight", "bias"],
+            LayerSpec::Conv { bias: true, .. } | LayerSpec::Linear { bias: true, .. } => {
+                vec!["weight", "bias"]
+            }
             LayerSpec::Conv { .. } | LayerSpec::Linear { .. } => vec!["weight"],
-            LayerSpec::BatchNorm { affine: true, .. } => vec!["weight", "bias", "running_mean", "running_var"],
+            LayerSpec::BatchNorm { affine: true, .. } => {
+                vec!["weight", "bias", "running_mean", "running_var"]
+            }
             LayerSpec::BatchNorm { .. } => vec!["running_mean", "running_var"],
             LayerSpec::GroupNorm { .. } => vec!["weight", "bias"],
             LayerSpec::Vector { .. } | LayerSpec::Matrix { .. } => vec!["weight"],
@@ -144,7 +148,9 @@ impl LayerSpec {
                 "weight" => vec![out_channels, in_channels / groups, kernel[0], kernel[1]],
                 _ => vec![out_channels],
             },
-            LayerSpec::BatchNorm { channels, .. } | LayerSpec::GroupNorm { channels } => vec![channels],
+            LayerSpec::BatchNorm { channels, .. } | LayerSpec::GroupNorm { channels } => {
+                vec![channels]
+            }
             LayerSpec::Linear {
                 in_features,
                 out_features,

@@ -67,7 +67,8 @@ impl std::error::Error for CompileError {}
 /// Compiles a model from source text. Imports resolve against the current directory.
 pub fn compile(source: &str) -> Result<Network, CompileError> {
     let path = Path::new("<source>");
-    let compilation = driver::compile_text(path, source.to_string(), &Options::default(), &mut FsLoader);
+    let compilation =
+        driver::compile_text(path, source.to_string(), &Options::default(), &mut FsLoader);
     finish(compilation)
 }
 
@@ -99,7 +100,12 @@ fn finish(compilation: driver::Compilation) -> Result<Network, CompileError> {
 
 impl Network {
     /// Wraps a checked graph (`shapes` from [`crate::check::check`]).
-    pub fn new(name: String, graph: Graph, shapes: HashMap<NodeId, Shape>, sources: SourceMap) -> Network {
+    pub fn new(
+        name: String,
+        graph: Graph,
+        shapes: HashMap<NodeId, Shape>,
+        sources: SourceMap,
+    ) -> Network {
         let plan = Arc::new(Plan::new(&graph, &shapes));
         Network {
             name,

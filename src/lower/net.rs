@@ -78,7 +78,9 @@ impl<B: Backend> Net<B> {
             let keep = remaining[i] > 0 || i == plan.output;
             values.push(keep.then_some(out));
         }
-        values[plan.output].take().expect("the plan has an output step")
+        values[plan.output]
+            .take()
+            .expect("the plan has an output step")
     }
 
     /// Puts every parameter into one autodiff graph before the forward pass.
@@ -108,7 +110,12 @@ impl<B: Backend> Net<B> {
     }
 
     /// Runs one step on its arguments (ordered by port).
-    fn run(&self, step: &Step, mut args: Vec<Tensor<B, 4>>, input: &mut Option<Tensor<B, 4>>) -> Tensor<B, 4> {
+    fn run(
+        &self,
+        step: &Step,
+        mut args: Vec<Tensor<B, 4>>,
+        input: &mut Option<Tensor<B, 4>>,
+    ) -> Tensor<B, 4> {
         let layer = step.layer.map(|i| &self.layers[i]);
         let mut one = || args.pop().expect("the verifier checks arities");
         match (&step.kernel, layer) {
@@ -122,11 +129,21 @@ impl<B: Backend> Net<B> {
                     groups,
                 },
                 Some(Layer::Conv(c)),
-            ) => ops::conv(one(), &c.weight, c.bias.as_ref(), stride, padding, dilation, groups),
+            ) => ops::conv(
+                one(),
+                &c.weight,
+                c.bias.as_ref(),
+                stride,
+                padding,
+                dilation,
+                groups,
+            ),
             (&Kernel::BatchNorm { eps, momentum }, Some(Layer::BatchNorm(bn))) => {
                 ops::batch_norm(one(), bn, eps, momentum)
             }
-            (&Kernel::GroupNorm { groups, eps }, Some(Layer::GroupNorm(gn))) => ops::group_norm(one(), gn, groups, eps),
+            (&Kernel::GroupNorm { groups, eps }, Some(Layer::GroupNorm(gn))) => {
+                ops::group_norm(one(), gn, groups, eps)
+            }
             (Kernel::Relu, _) => burn::tensor::activation::relu(one()),
             (&Kernel::LeakyRelu { slope }, _) => burn::tensor::activation::leaky_relu(one(), slope),
             (Kernel::Prelu, Some(Layer::Vector(p))) => ops::prelu(one(), &p.weight),
@@ -176,7 +193,9 @@ impl<B: Backend> Net<B> {
                 let k = w.weight.dims()[0];
                 ops::weighted_sum(args, w.weight.val().reshape([k, 1]), norm)
             }
-            (&Kernel::WeightedSum { norm, .. }, Some(Layer::Matrix(w))) => ops::weighted_sum(args, w.weight.val(), norm),
+            (&Kernel::WeightedSum { norm, .. }, Some(Layer::Matrix(w))) => {
+                ops::weighted_sum(args, w.weight.val(), norm)
+            }
             (kernel, _) => unreachable!("the plan pairs {kernel:?} with the wrong layer kind"),
         }
     }
@@ -187,7 +206,12 @@ impl<B: Backend> Net<B> {
         self.plan
             .layers
             .iter()
-            .flat_map(|l| l.spec.tensor_names().into_iter().map(move |t| format!("{}.{t}", l.name)))
+            .flat_map(|l| {
+                l.spec
+                    .tensor_names()
+                    .into_iter()
+                    .map(move |t| format!("{}.{t}", l.name))
+            })
             .collect()
     }
 

@@ -49,7 +49,12 @@ pub fn conv<B: Backend>(
 /// BatchNorm2d on the `[N, C, H·W]` view. Training uses the batch statistics (biased
 /// variance for normalising) and updates the running statistics with PyTorch's rule:
 /// `r ← (1 − m)·r + m·s`, with the unbiased batch variance for `running_var`.
-pub fn batch_norm<B: Backend>(x: Tensor<B, 4>, bn: &BatchNorm<B>, eps: f64, momentum: f64) -> Tensor<B, 4> {
+pub fn batch_norm<B: Backend>(
+    x: Tensor<B, 4>,
+    bn: &BatchNorm<B>,
+    eps: f64,
+    momentum: f64,
+) -> Tensor<B, 4> {
     let (x, d) = flat(x);
     let [n, c, h, w] = d;
     let train = B::ad_enabled(&x.device());
@@ -84,7 +89,13 @@ pub fn batch_norm<B: Backend>(x: Tensor<B, 4>, bn: &BatchNorm<B>, eps: f64, mome
     y.reshape(d)
 }
 
-fn update_running<B: Backend>(bn: &BatchNorm<B>, mean: Tensor<B, 3>, var: Tensor<B, 3>, count: usize, momentum: f64) {
+fn update_running<B: Backend>(
+    bn: &BatchNorm<B>,
+    mean: Tensor<B, 3>,
+    var: Tensor<B, 3>,
+    count: usize,
+    momentum: f64,
+) {
     let c = mean.dims()[1];
     let unbiased = if count > 1 {
         count as f64 / (count - 1) as f64
@@ -103,7 +114,12 @@ fn update_running<B: Backend>(bn: &BatchNorm<B>, mean: Tensor<B, 3>, var: Tensor
 }
 
 /// GroupNorm: statistics per sample over each group of channels, then γ/β per channel.
-pub fn group_norm<B: Backend>(x: Tensor<B, 4>, gn: &GroupNorm<B>, groups: usize, eps: f64) -> Tensor<B, 4> {
+pub fn group_norm<B: Backend>(
+    x: Tensor<B, 4>,
+    gn: &GroupNorm<B>,
+    groups: usize,
+    eps: f64,
+) -> Tensor<B, 4> {
     let d = x.dims();
     let [n, c, h, w] = d;
     let g = x.reshape([n, groups, c / groups * h * w]);
@@ -123,7 +139,12 @@ pub fn prelu<B: Backend>(x: Tensor<B, 4>, slope: &Param<Tensor<B, 1>>) -> Tensor
     y.reshape(d)
 }
 
-pub fn max_pool<B: Backend>(x: Tensor<B, 4>, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Tensor<B, 4> {
+pub fn max_pool<B: Backend>(
+    x: Tensor<B, 4>,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> Tensor<B, 4> {
     max_pool2d(x, kernel, stride, padding, [1, 1], false)
 }
 
@@ -191,7 +212,9 @@ pub fn drop_path<B: Backend>(x: Tensor<B, 4>, p: f64) -> Tensor<B, 4> {
 
 pub fn add<B: Backend>(inputs: Vec<Tensor<B, 4>>) -> Tensor<B, 4> {
     let mut it = inputs.into_iter();
-    let first = it.next().expect("the verifier guarantees at least two inputs");
+    let first = it
+        .next()
+        .expect("the verifier guarantees at least two inputs");
     it.fold(first, |acc, t| acc + t)
 }
 
@@ -221,11 +244,17 @@ pub fn upsample<B: Backend>(x: Tensor<B, 4>, scale: usize) -> Tensor<B, 4> {
     }
     let [n, c, h, w] = x.dims();
     let x: Tensor<B, 6> = x.reshape([n, c, h, 1, w, 1]);
-    x.expand([n, c, h, scale, w, scale]).reshape([n, c, h * scale, w * scale])
+    x.expand([n, c, h, scale, w, scale])
+        .reshape([n, c, h * scale, w * scale])
 }
 
 /// Option-A shortcut: `x[:, :, ::s, ::s]`, then zero channels before and after.
-pub fn zero_pad<B: Backend>(x: Tensor<B, 4>, stride: usize, before: usize, after: usize) -> Tensor<B, 4> {
+pub fn zero_pad<B: Backend>(
+    x: Tensor<B, 4>,
+    stride: usize,
+    before: usize,
+    after: usize,
+) -> Tensor<B, 4> {
     let x = if stride > 1 {
         let every = Slice::new(0, None, stride as isize);
         x.slice([Slice::full(), Slice::full(), every, every])
@@ -265,7 +294,11 @@ pub fn channel_scale<B: Backend>(x: Tensor<B, 4>, alpha: &Param<Tensor<B, 1>>) -
 
 /// `Σ_j w_j ⊙ x_j` with `w` of shape `[k]` (one scalar per input) or `[k, C]` (one
 /// vector per input), normalised across the inputs as the op says.
-pub fn weighted_sum<B: Backend>(inputs: Vec<Tensor<B, 4>>, weights: Tensor<B, 2>, norm: crate::ir::SumNorm) -> Tensor<B, 4> {
+pub fn weighted_sum<B: Backend>(
+    inputs: Vec<Tensor<B, 4>>,
+    weights: Tensor<B, 2>,
+    norm: crate::ir::SumNorm,
+) -> Tensor<B, 4> {
     use crate::ir::SumNorm;
     let w = match norm {
         SumNorm::None => weights,
@@ -331,7 +364,8 @@ mod tests {
         let device = Default::default();
         Flex::seed(&device, 11);
         let (ours, theirs) = pair::<Flex>(&device);
-        let x: Tensor<Flex, 4> = Tensor::random([3, C, 5, 7], Distribution::Normal(0.5, 2.0), &device);
+        let x: Tensor<Flex, 4> =
+            Tensor::random([3, C, 5, 7], Distribution::Normal(0.5, 2.0), &device);
         let diff = max_diff(batch_norm(x.clone(), &ours, 1e-5, 0.1), theirs.forward(x));
         assert!(diff < 1e-5, "evaluation outputs differ by {diff}");
     }
@@ -343,13 +377,18 @@ mod tests {
         A::seed(&device, 12);
         let (ours, theirs) = pair::<A>(&device);
         let [n, h, w] = [3, 5, 7];
-        let x: Tensor<A, 4> = Tensor::random([n, C, h, w], Distribution::Normal(0.5, 2.0), &device).require_grad();
-        let weights: Tensor<A, 4> = Tensor::random([n, C, h, w], Distribution::Normal(0.0, 1.0), &device);
+        let x: Tensor<A, 4> =
+            Tensor::random([n, C, h, w], Distribution::Normal(0.5, 2.0), &device).require_grad();
+        let weights: Tensor<A, 4> =
+            Tensor::random([n, C, h, w], Distribution::Normal(0.0, 1.0), &device);
         let old_var = theirs.running_var.value();
 
         let y_ours = batch_norm(x.clone(), &ours, 1e-5, 0.1);
         let y_theirs = theirs.forward(x.clone());
-        assert!(max_diff(y_ours.clone(), y_theirs.clone()) < 1e-5, "training outputs differ");
+        assert!(
+            max_diff(y_ours.clone(), y_theirs.clone()) < 1e-5,
+            "training outputs differ"
+        );
 
         let g_ours = (y_ours * weights.clone()).sum().backward();
         let g_theirs = (y_theirs * weights).sum().backward();
@@ -359,11 +398,19 @@ mod tests {
         let dg = max_diff(gamma_ours, theirs.gamma.val().grad(&g_theirs).unwrap());
         assert!(dg < 1e-4, "γ gradients differ by {dg}");
 
-        let dm = max_diff(ours.running_mean.value_sync(), theirs.running_mean.value_sync());
+        let dm = max_diff(
+            ours.running_mean.value_sync(),
+            theirs.running_mean.value_sync(),
+        );
         assert!(dm < 1e-6, "running means differ by {dm}");
         // PyTorch (and resc) update the running variance with the unbiased batch
         // variance; burn-nn uses the biased one.
-        let unbiased = x.inner().swap_dims(0, 1).reshape([C, n * h * w]).var(1).reshape([C]);
+        let unbiased = x
+            .inner()
+            .swap_dims(0, 1)
+            .reshape([C, n * h * w])
+            .var(1)
+            .reshape([C]);
         let expected = old_var.inner() * 0.9 + unbiased * 0.1;
         let dv = max_diff(ours.running_var.value_sync().inner(), expected);
         assert!(dv < 1e-5, "running variances differ by {dv}");

@@ -133,7 +133,8 @@ impl Plan {
         for id in graph.nodes() {
             let node = graph.node(id);
             let inputs: Vec<usize> = graph.inputs(id).iter().map(|i| index[i]).collect();
-            let in_shapes: Vec<[usize; 3]> = inputs.iter().map(|&i| steps_shape(&steps, i)).collect();
+            let in_shapes: Vec<[usize; 3]> =
+                inputs.iter().map(|&i| steps_shape(&steps, i)).collect();
             let shape = dims(shapes[&id]);
             let (kernel, spec) = lower_op(&node.op, &in_shapes, shape);
             let layer = spec.map(|spec| {
@@ -285,7 +286,12 @@ fn lower_op(op: &Op, inputs: &[[usize; 3]], out: [usize; 3]) -> (Kernel, Option<
             },
             None,
         ),
-        Op::Upsample { scale } => (Kernel::Upsample { scale: scale as usize }, None),
+        Op::Upsample { scale } => (
+            Kernel::Upsample {
+                scale: scale as usize,
+            },
+            None,
+        ),
         Op::ZeroPad {
             stride,
             pad_before,
@@ -300,9 +306,18 @@ fn lower_op(op: &Op, inputs: &[[usize; 3]], out: [usize; 3]) -> (Kernel, Option<
         ),
         Op::Scale { init, lr, bounded } => (
             Kernel::Scale { lr, bounded },
-            Some(LayerSpec::Vector { len: 1, value: init }),
+            Some(LayerSpec::Vector {
+                len: 1,
+                value: init,
+            }),
         ),
-        Op::ChannelScale { init } => (Kernel::ChannelScale, Some(LayerSpec::Vector { len: x[0], value: init })),
+        Op::ChannelScale { init } => (
+            Kernel::ChannelScale,
+            Some(LayerSpec::Vector {
+                len: x[0],
+                value: init,
+            }),
+        ),
         Op::WeightedSum { weights, norm } => {
             let per_channel = weights == SumWeights::PerChannel;
             let spec = if per_channel {

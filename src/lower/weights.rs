@@ -14,7 +14,8 @@ use burn::module::Module;
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
 use burn::tensor::backend::Backend;
 use burn_store::{
-    ApplyError, KeyRemapper, ModuleSnapshot, ModuleStore, PytorchStore, SafetensorsStore, TensorSnapshot,
+    ApplyError, KeyRemapper, ModuleSnapshot, ModuleStore, PytorchStore, SafetensorsStore,
+    TensorSnapshot,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -180,7 +181,10 @@ pub struct LoadReport {
 impl LoadReport {
     /// True when every tensor of the net was loaded and every key of the file used.
     pub fn is_exact(&self) -> bool {
-        self.missing.is_empty() && self.unexpected.is_empty() && self.mismatched.is_empty() && self.errors.is_empty()
+        self.missing.is_empty()
+            && self.unexpected.is_empty()
+            && self.mismatched.is_empty()
+            && self.errors.is_empty()
     }
 
     /// A readable summary; each problem names the layer's source location.
@@ -191,7 +195,13 @@ impl LoadReport {
         };
         let mut out = format!("loaded {} tensors", self.applied.len());
         for m in &self.missing {
-            let _ = write!(out, "\nmissing: `{}` (for `{}`, {})", m.key, m.name, at(m.span));
+            let _ = write!(
+                out,
+                "\nmissing: `{}` (for `{}`, {})",
+                m.key,
+                m.name,
+                at(m.span)
+            );
         }
         for m in &self.mismatched {
             let _ = write!(
@@ -230,7 +240,11 @@ impl Network {
     /// What loading a state dict with these keys and shapes would do, without reading
     /// any tensor data: the missing, unexpected and mismatched keys (`applied` lists the
     /// tensors that would load).
-    pub fn check_state_dict(&self, shapes: &BTreeMap<String, Vec<usize>>, names: &NameMap) -> LoadReport {
+    pub fn check_state_dict(
+        &self,
+        shapes: &BTreeMap<String, Vec<usize>>,
+        names: &NameMap,
+    ) -> LoadReport {
         let mut report = LoadReport::default();
         let mut used = HashMap::new();
         for layer in &self.plan().layers {
@@ -272,7 +286,11 @@ impl Network {
 
 impl<B: Backend> Net<B> {
     /// Loads a safetensors state dict, keys named as `names` maps them.
-    pub fn load_safetensors(&mut self, path: &Path, names: &NameMap) -> Result<LoadReport, LoadError> {
+    pub fn load_safetensors(
+        &mut self,
+        path: &Path,
+        names: &NameMap,
+    ) -> Result<LoadReport, LoadError> {
         let mut store = SafetensorsStore::from_file(path);
         self.load_from_store(&mut store, names)
     }
@@ -291,12 +309,20 @@ impl<B: Backend> Net<B> {
             let tensors = layer.spec.tensor_names().join("|");
             let from = format!(r"^layers\.{i}\.({tensors})$");
             let node = names.apply(&layer.name);
-            let to = if node.is_empty() { "$1".to_string() } else { format!("{node}.$1") };
+            let to = if node.is_empty() {
+                "$1".to_string()
+            } else {
+                format!("{node}.$1")
+            };
             patterns.push((from, to));
         }
-        let remapper = KeyRemapper::from_patterns(patterns).map_err(|e| LoadError(e.to_string()))?;
-        let mut store = SafetensorsStore::from_file(path).skip_enum_variants(true).remap(remapper);
-        self.save_into(&mut store).map_err(|e| LoadError(e.to_string()))
+        let remapper =
+            KeyRemapper::from_patterns(patterns).map_err(|e| LoadError(e.to_string()))?;
+        let mut store = SafetensorsStore::from_file(path)
+            .skip_enum_variants(true)
+            .remap(remapper);
+        self.save_into(&mut store)
+            .map_err(|e| LoadError(e.to_string()))
     }
 
     /// Saves the parameters as a Burn record (named MessagePack, full precision).
@@ -308,14 +334,23 @@ impl<B: Backend> Net<B> {
 
     /// Loads parameters saved by [`Net::save_record`] from a net of the same network.
     pub fn load_record(self, path: &Path, device: &B::Device) -> Result<Net<B>, LoadError> {
-        self.load_file(path, &NamedMpkFileRecorder::<FullPrecisionSettings>::new(), device)
-            .map_err(|e| LoadError(e.to_string()))
+        self.load_file(
+            path,
+            &NamedMpkFileRecorder::<FullPrecisionSettings>::new(),
+            device,
+        )
+        .map_err(|e| LoadError(e.to_string()))
     }
 
     /// Loads the tensors of any Burn store, keys named as `names` maps them.
-    pub fn load_from_store<S: ModuleStore>(&mut self, store: &mut S, names: &NameMap) -> Result<LoadReport, LoadError> {
-        let available: &BTreeMap<String, TensorSnapshot> =
-            store.get_all_snapshots().map_err(|e| LoadError(e.to_string()))?;
+    pub fn load_from_store<S: ModuleStore>(
+        &mut self,
+        store: &mut S,
+        names: &NameMap,
+    ) -> Result<LoadReport, LoadError> {
+        let available: &BTreeMap<String, TensorSnapshot> = store
+            .get_all_snapshots()
+            .map_err(|e| LoadError(e.to_string()))?;
         let mut report = LoadReport::default();
         let mut used: HashMap<&str, ()> = HashMap::new();
         let mut snapshots = Vec::new();
@@ -337,7 +372,12 @@ impl<B: Backend> Net<B> {
                 };
                 used.insert(file_key.as_str(), ());
                 let mut snapshot = snapshot.clone();
-                let path = vec!["layers".to_string(), i.to_string(), variant.to_string(), tensor.to_string()];
+                let path = vec![
+                    "layers".to_string(),
+                    i.to_string(),
+                    variant.to_string(),
+                    tensor.to_string(),
+                ];
                 by_path.insert(path.join("."), (name, key, layer.span));
                 snapshot.path_stack = Some(path);
                 snapshots.push(snapshot);
@@ -356,7 +396,11 @@ impl<B: Backend> Net<B> {
         }
         for error in result.errors {
             match error {
-                ApplyError::ShapeMismatch { path, expected, found } if by_path.contains_key(&path) => {
+                ApplyError::ShapeMismatch {
+                    path,
+                    expected,
+                    found,
+                } if by_path.contains_key(&path) => {
                     let (name, key, span) = by_path[&path].clone();
                     report.mismatched.push(Mismatch {
                         name,

@@ -6,7 +6,10 @@ use std::collections::HashMap;
 
 pub fn run(graph: &mut Graph) -> bool {
     let position: HashMap<NodeId, usize> = graph.nodes().enumerate().map(|(i, n)| (n, i)).collect();
-    let adds: Vec<NodeId> = graph.nodes().filter(|&id| matches!(graph.node(id).op, Op::Add)).collect();
+    let adds: Vec<NodeId> = graph
+        .nodes()
+        .filter(|&id| matches!(graph.node(id).op, Op::Add))
+        .collect();
     let mut changed = false;
     for id in adds {
         let inputs = graph.inputs(id);

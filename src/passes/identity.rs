@@ -16,12 +16,24 @@ pub fn run_no_ops(graph: &mut Graph) -> bool {
             let in_shape = info.shapes.get(&input)?;
             let no_op = match &graph.node(id).op {
                 Op::Dropout { p } | Op::DropPath { p } => *p == 0.0,
-                Op::MaxPool { kernel, stride, padding } | Op::AvgPool { kernel, stride, padding, .. } => {
-                    kernel == &[1, 1] && stride == &[1, 1] && padding == &[0, 0]
+                Op::MaxPool {
+                    kernel,
+                    stride,
+                    padding,
                 }
+                | Op::AvgPool {
+                    kernel,
+                    stride,
+                    padding,
+                    ..
+                } => kernel == &[1, 1] && stride == &[1, 1] && padding == &[0, 0],
                 Op::Slice { start, end } => *start == 0 && *end == in_shape.c,
                 Op::Upsample { scale } => *scale == 1,
-                Op::ZeroPad { stride, pad_before, pad_after } => *stride == 1 && *pad_before == 0 && *pad_after == 0,
+                Op::ZeroPad {
+                    stride,
+                    pad_before,
+                    pad_after,
+                } => *stride == 1 && *pad_before == 0 && *pad_after == 0,
                 Op::Flatten => in_shape.h == 1 && in_shape.w == 1,
                 Op::GlobalAvgPool => in_shape.h == 1 && in_shape.w == 1,
                 _ => false,

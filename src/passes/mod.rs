@@ -85,7 +85,11 @@ pub fn run_pipeline(graph: &mut Graph, pipeline: &[Pass]) -> Vec<PassReport> {
             let changed = (pass.run)(graph);
             if cfg!(debug_assertions) {
                 let problems = ir::verify(graph);
-                assert!(problems.is_empty(), "after pass `{}`: {problems:#?}", pass.name);
+                assert!(
+                    problems.is_empty(),
+                    "after pass `{}`: {problems:#?}",
+                    pass.name
+                );
                 assert_eq!(
                     shape_of_output(graph),
                     output_shape,

@@ -107,10 +107,7 @@ pub enum StmtKind {
     /// `let name = value`.
     Let { name: Ident, value: Expr },
     /// `assert cond, "message"`.
-    Assert {
-        cond: Expr,
-        message: Option<String>,
-    },
+    Assert { cond: Expr, message: Option<String> },
     /// `stage name { … }` / `stage name: stmt`, with an optional `with shortcut KIND`.
     /// `colon` records which of the two forms was written (for the formatter).
     Stage {

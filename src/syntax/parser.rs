@@ -524,7 +524,10 @@ impl Builder<'_> {
                             span: target_span,
                         }),
                     };
-                    from = Some(ast::Expr { kind, span: target_span });
+                    from = Some(ast::Expr {
+                        kind,
+                        span: target_span,
+                    });
                 }
                 rule => unreachable!("unexpected {rule:?} in a shortcut kind"),
             }
@@ -1915,12 +1918,34 @@ block preact(width: int, stride: int = 1, dropout: float = 0.0, role: start | mi
     fn if_statements_and_if_expressions() {
         let text = "block b(pre: bool) { if pre { bn; relu } else if not pre { conv(4) } else { relu }\n let x = if pre then 3 else 4 }";
         let file = parse(FileId(0), text).expect("parses");
-        let ast::Item::Block(def) = &file.items[0] else { panic!("a block") };
-        let StmtKind::If { then, otherwise, .. } = &def.body.stmts[0].kind else { panic!("an if statement") };
+        let ast::Item::Block(def) = &file.items[0] else {
+            panic!("a block")
+        };
+        let StmtKind::If {
+            then, otherwise, ..
+        } = &def.body.stmts[0].kind
+        else {
+            panic!("an if statement")
+        };
         assert_eq!(then.stmts.len(), 2);
         let nested = &otherwise.as_ref().expect("an else part").stmts;
-        assert!(matches!(&nested[0].kind, StmtKind::If { otherwise: Some(_), .. }));
-        assert!(matches!(&def.body.stmts[1].kind, StmtKind::Let { value: ast::Expr { kind: ast::ExprKind::If(..), .. }, .. }));
+        assert!(matches!(
+            &nested[0].kind,
+            StmtKind::If {
+                otherwise: Some(_),
+                ..
+            }
+        ));
+        assert!(matches!(
+            &def.body.stmts[1].kind,
+            StmtKind::Let {
+                value: ast::Expr {
+                    kind: ast::ExprKind::If(..),
+                    ..
+                },
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -69,9 +69,10 @@ def conv(cin, cout, k=3, stride=1, groups=1, bias=False, dilation=1):
     return nn.Conv2d(cin, cout, k, stride, dilation * (k - 1) // 2, dilation=dilation, groups=groups, bias=bias)
 
 
-def write(family, model, x, rename=None, train=False, grads=(), running=()):
+def write(family, model, x, rename=None, train=False, grads=(), running=(), pt=False):
     """Runs `model` on `x` and writes the fixture. `rename` maps a reference key to the
-    key stored (None: keep). `grads`/`running` list stored keys."""
+    key stored (None: keep). `grads`/`running` list stored keys. With `pt`, the state
+    dict is also written with `torch.save` (`<family>.pt`, PyTorch's own format)."""
     rename = rename or (lambda k: k)
     model.eval()
     state = {}
@@ -100,6 +101,8 @@ def write(family, model, x, rename=None, train=False, grads=(), running=()):
     assert not missing, missing
     path = os.path.join(OUT, family + ".safetensors")
     save_file({**state, **out}, path)
+    if pt:
+        torch.save(model.state_dict(), os.path.join(OUT, family + ".pt"))
     print(f"{family}: {len(state)} tensors, output {tuple(out['__eval'].shape)}, {os.path.getsize(path):,} bytes")
 
 
@@ -151,7 +154,7 @@ def basic():
     randomize_norms(model, gen)
     write("basic", model, inputs(gen, 4), train=True,
           grads=["conv1.weight", "bn1.weight", "layer2.0.conv2.weight", "layer2.0.downsample.1.bias", "fc.weight"],
-          running=["bn1.running_mean", "bn1.running_var", "layer2.0.bn2.running_var"])
+          running=["bn1.running_mean", "bn1.running_var", "layer2.0.bn2.running_var"], pt=True)
 
 
 def bottleneck():
