@@ -8,7 +8,7 @@ mod cost;
 mod report;
 
 pub use cost::{node_cost, Cost};
-pub use report::{GroupReport, Report};
+pub use report::{bytes, si, thousands, GroupReport, Report};
 
 use crate::diag::{Diagnostic, TraceFrame};
 use crate::ir::{infer_shape, Graph, NodeId, Shape};

@@ -10,7 +10,7 @@ use crate::source::Span;
 use crate::syntax::ast::{BinaryOp, Call, Expr, ExprKind, UnaryOp};
 
 /// Built-in functions on numbers and lists.
-pub(super) const FUNCTIONS: &[&str] = &[
+pub const FUNCTIONS: &[&str] = &[
     "min",
     "max",
     "abs",

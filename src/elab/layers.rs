@@ -9,7 +9,7 @@ use crate::ir::{ConvInit, Op, SumNorm, SumWeights};
 use crate::source::Span;
 use std::collections::HashSet;
 
-const fn p(name: &'static str, ty: PTy, default: Dflt, doc: &'static str) -> P {
+pub(super) const fn p(name: &'static str, ty: PTy, default: Dflt, doc: &'static str) -> P {
     P {
         name,
         ty,
@@ -18,7 +18,7 @@ const fn p(name: &'static str, ty: PTy, default: Dflt, doc: &'static str) -> P {
     }
 }
 
-const fn sig(name: &'static str, params: &'static [P], doc: &'static str) -> Sig {
+pub(super) const fn sig(name: &'static str, params: &'static [P], doc: &'static str) -> Sig {
     Sig {
         name,
         params,

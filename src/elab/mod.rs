@@ -15,6 +15,7 @@ mod shortcut;
 mod stmt;
 mod value;
 
+pub use expr::FUNCTIONS;
 pub use layers::{layer_docs, LayerDoc};
 pub use program::{Override, Program};
 pub use shortcut::shortcut_docs;

@@ -2,7 +2,7 @@
 //! (option A), projection, max-pool projection (iResNet), weighted (learned λ), dense
 //! (DSNet, stage-wide), and the CSP wrapping of blocks.
 
-use super::args::{Bound, Dflt, EvArg, PTy, Sig, P};
+use super::args::{Bound, Dflt, EvArg, PTy, Sig};
 use super::value::{Env, Value};
 use super::Elab;
 use crate::diag::{Code, Diagnostic};
@@ -10,23 +10,7 @@ use crate::ir::{ConvInit, Op, Shape};
 use crate::source::Span;
 use crate::syntax::ast::{Arg, Body, Call, Expr, ShortcutClause, ShortcutKind};
 
-const fn p(name: &'static str, ty: PTy, default: Dflt, doc: &'static str) -> P {
-    P {
-        name,
-        ty,
-        default,
-        doc,
-    }
-}
-
-const fn sig(name: &'static str, params: &'static [P], doc: &'static str) -> Sig {
-    Sig {
-        name,
-        params,
-        tensors: false,
-        doc,
-    }
-}
+use super::layers::{p, sig};
 
 /// Symbols used by the shortcut kinds and `csp`.
 pub(super) const SHORTCUT_SYMBOLS: &[&str] =

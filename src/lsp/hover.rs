@@ -9,18 +9,7 @@ use super::index::{DefKind, Loc, Target};
 use lsp_types::{Hover, HoverContents, MarkupContent, MarkupKind, Range};
 use std::path::Path;
 
-/// `25557032` → `25,557,032`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
+pub use crate::check::thousands;
 
 /// `4.09e9` → `4.09 G`.
 pub fn si(n: u64) -> String {

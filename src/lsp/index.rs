@@ -135,18 +135,7 @@ pub struct FileIndex {
 }
 
 /// The built-in numeric functions (as elaboration knows them).
-pub const FUNCTIONS: &[&str] = &[
-    "min",
-    "max",
-    "abs",
-    "round",
-    "floor",
-    "ceil",
-    "int",
-    "float",
-    "make_divisible",
-    "len",
-];
+pub use crate::elab::FUNCTIONS;
 
 /// True for a built-in layer or tensor function name.
 pub fn is_layer(name: &str) -> bool {
