@@ -94,6 +94,19 @@ fn others(c: &mut Criterion) {
     group.bench_function("maxpool3x3s2", |b| {
         b.iter(|| black_box(ops::max_pool(x.clone(), [3, 3], [2, 2], [1, 1])))
     });
+    {
+        type A = Autodiff<Flex>;
+        let xa = input::<A>().require_grad();
+        group.bench_function("maxpool3x3s2-fwd-bwd", |b| {
+            b.iter(|| {
+                black_box(
+                    ops::max_pool(xa.clone(), [3, 3], [2, 2], [1, 1])
+                        .sum()
+                        .backward(),
+                )
+            })
+        });
+    }
     group.bench_function("global_avgpool", |b| {
         b.iter(|| black_box(ops::global_avg_pool(x.clone())))
     });
@@ -101,11 +114,8 @@ fn others(c: &mut Criterion) {
         b.iter(|| black_box(ops::zero_pad(x.clone(), 2, 8, 8)))
     });
     let lambda = Param::from_tensor(Tensor::<Flex, 1>::full([1], 0.5, &device));
-    group.bench_function("scale/resc", |b| {
+    group.bench_function("scale", |b| {
         b.iter(|| black_box(ops::scale(x.clone(), &lambda)))
-    });
-    group.bench_function("scale/broadcast", |b| {
-        b.iter(|| black_box(x.clone() * lambda.val().reshape([1, 1, 1, 1])))
     });
     let alpha = Param::from_tensor(Tensor::<Flex, 1>::full([SHAPE[1]], 0.5, &device));
     group.bench_function("channel_scale/resc", |b| {

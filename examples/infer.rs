@@ -1,32 +1,53 @@
-//! Compiles a model file, builds it on the CPU and runs one forward pass on random input.
+//! Compiles a model file, builds it and runs one evaluation forward pass on random input.
 //!
-//! `cargo run --example infer [-- models/resnet20.resnet]`
+//! ```text
+//! cargo run --example infer [-- models/resnet20.resnet [cpu|cuda]]
+//! cargo run --example infer --features cuda -- models/resnet50.resnet cuda
+//! ```
 
-use burn::backend::Flex;
+use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
+use resc::Network;
 use std::path::Path;
 
-fn main() {
-    let path = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "models/resnet20.resnet".to_string());
-    let network = match resc::compile_file(Path::new(&path), &Default::default()) {
-        Ok(network) => network,
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::exit(1);
-        }
-    };
-    let device = Default::default();
-    // `Flex` runs in evaluation mode (BatchNorm uses its running statistics); an
-    // `Autodiff<Flex>` net trains.
-    let net = network.build::<Flex>(&device);
+/// Builds the network on `B` and prints the output shape for a batch of 2.
+fn run<B: Backend>(network: &Network) {
+    let device = B::Device::default();
+    // A backend without autodiff runs in evaluation mode (BatchNorm uses its running
+    // statistics, dropout is off); `Autodiff<B>` trains.
+    let net = network.build::<B>(&device);
     let [c, h, w] = network.input_shape();
-    let x = Tensor::<Flex, 4>::random([2, c, h, w], Distribution::Normal(0.0, 1.0), &device);
+    let x = Tensor::<B, 4>::random([2, c, h, w], Distribution::Normal(0.0, 1.0), &device);
     let logits = net.forward(x);
     println!(
         "{}: input [2, {c}, {h}, {w}] -> output {:?}",
         network.name,
         logits.dims()
     );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let path = args.get(1).map_or("models/resnet20.resnet", String::as_str);
+    let network = match resc::compile_file(Path::new(path), &Default::default()) {
+        Ok(network) => network,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    };
+    match args.get(2).map_or("cpu", String::as_str) {
+        "cpu" => run::<burn::backend::Flex>(&network),
+        #[cfg(feature = "cuda")]
+        "cuda" => run::<burn::backend::Cuda>(&network),
+        #[cfg(not(feature = "cuda"))]
+        "cuda" => {
+            eprintln!("error: this build has no CUDA backend; rebuild with `--features cuda`");
+            std::process::exit(2);
+        }
+        other => {
+            eprintln!("error: unknown backend `{other}` (expected cpu or cuda)");
+            std::process::exit(2);
+        }
+    }
 }

@@ -150,6 +150,24 @@ fn basic_block_torchvision() {
     check_train("basic", &torchvision());
 }
 
+/// The same weights from PyTorch's own format (`torch.save` of the state dict).
+#[test]
+fn basic_block_from_pytorch_pt_file() {
+    let network = compile("basic");
+    let mut net = network.build::<Eval>(&Default::default());
+    let report = net
+        .load_pytorch(&fixture_path("basic", "pt"), &torchvision())
+        .expect("fixture readable");
+    assert!(report.is_exact(), "{}", report.render(&network.sources));
+    let extras = extras("basic");
+    let y = net.forward(input(&extras));
+    assert_close(
+        &y.into_data(),
+        &extras["__eval"],
+        "basic from .pt: evaluation output",
+    );
+}
+
 #[test]
 fn bottleneck_torchvision() {
     check_eval("bottleneck", &torchvision());

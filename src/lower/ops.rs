@@ -139,6 +139,8 @@ pub fn prelu<B: Backend>(x: Tensor<B, 4>, slope: &Param<Tensor<B, 1>>) -> Tensor
     y.reshape(d)
 }
 
+/// Burn's pooling kernel. (The maximum of the k·k strided views measured 5× slower on
+/// flex, forward and backward: strided slices copy slowly.)
 pub fn max_pool<B: Backend>(
     x: Tensor<B, 4>,
     kernel: [usize; 2],
@@ -277,13 +279,10 @@ pub fn zero_pad<B: Backend>(
     Tensor::cat(parts, 1)
 }
 
-/// λ·x with one learned scalar.
+/// λ·x with one learned scalar. (A plain broadcast of the `[1, 1, 1, 1]` scalar is as
+/// fast as the flattened `[N, C·H·W] ⊙ [N, 1]` form on flex, unlike per-channel vectors.)
 pub fn scale<B: Backend>(x: Tensor<B, 4>, lambda: &Param<Tensor<B, 1>>) -> Tensor<B, 4> {
-    let d = x.dims();
-    let n = d[0];
-    let x = x.reshape([n, d[1] * d[2] * d[3]]);
-    let l: Tensor<B, 2> = lambda.val().reshape([1, 1]).repeat_dim(0, n);
-    (x * l).reshape(d)
+    x * lambda.val().reshape([1, 1, 1, 1])
 }
 
 /// α ⊙ x with one learned weight per channel.
