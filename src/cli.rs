@@ -1,6 +1,7 @@
 //! The `resc` command line (clap). The only module that prints or chooses exit codes.
 //!
-//! Exit codes: 0 success, 1 diagnostics reported, 2 usage error, 3 I/O error.
+//! Exit codes: 0 success, 1 diagnostics reported, 2 usage error, 3 I/O error,
+//! 4 data error (a dataset missing, truncated or malformed).
 
 use crate::check::Report;
 use crate::diag::{self, Code, Diagnostic, ALL_CODES};
@@ -19,6 +20,7 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_DIAGNOSTICS: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_IO: i32 = 3;
+pub const EXIT_DATA: i32 = 4;
 
 #[derive(Parser, Debug)]
 #[command(

@@ -219,14 +219,22 @@ fn no_orphaned_expected_files() {
     );
 }
 
-/// Every error code has an explanation for `resc explain` and a UI test that shows it.
+/// Every error code has an explanation for `resc explain` and a test that shows it: a UI
+/// test for the codes of the compiler, an integration test (`tests/*.rs`, asserting the
+/// code's `[EXXXX]` in what the command printed) for the codes of weights, data and runs.
 #[test]
 fn every_code_is_explained_and_tested() {
     let files = ui_files();
-    let expected: Vec<String> = files
+    let mut expected: Vec<String> = files
         .iter()
         .filter_map(|p| fs::read_to_string(p.with_extension("stderr")).ok())
         .collect();
+    for entry in fs::read_dir("tests").expect("tests/ is readable") {
+        let path = entry.expect("a readable directory entry").path();
+        if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("ui.rs") {
+            expected.push(fs::read_to_string(&path).expect("a readable test file"));
+        }
+    }
     let mut problems = Vec::new();
     for code in ALL_CODES {
         let name = code.as_str();
@@ -239,7 +247,9 @@ fn every_code_is_explained_and_tested() {
         }
         let tag = format!("[{name}]");
         if !expected.iter().any(|text| text.contains(&tag)) {
-            problems.push(format!("{name}: no UI test under {UI_DIR} shows `{tag}`"));
+            problems.push(format!(
+                "{name}: no UI test under {UI_DIR} nor test in tests/*.rs shows `{tag}`"
+            ));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
