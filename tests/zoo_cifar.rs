@@ -10,11 +10,12 @@
 //! reference code (weighted residuals, stochastic depth, the YOLO-style fusion, DSNet,
 //! the CIFAR iResNet) are pinned to counts derived by hand in their headers and here.
 
-use resc::check::Report;
+mod common;
+
+use common::*;
 use resc::diag::{render, Code};
-use resc::driver::{compile_file, Checked, FsLoader, Options};
-use resc::ir::{Graph, NodeId, Op, Shape, SumNorm, SumWeights};
-use std::path::Path;
+use resc::driver::Checked;
+use resc::ir::{NodeId, Op, SumNorm, SumWeights};
 
 /// Model file, `--set` overrides, the reference model, its parameters and its MACs
 /// (CIFAR-10: 32×32 input, 10 classes).
@@ -105,104 +106,9 @@ const ZOO: &[(&str, &[&str], &str, u64, u64)] = &[
     ),
 ];
 
-/// Compiles `models/<file>.resnet` with `--set` overrides; panics with the rendered
-/// diagnostics if it does not compile.
-fn compile(file: &str, overrides: &[&str]) -> (Checked, Report) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let path = root.join("models").join(format!("{file}.resnet"));
-    let options = Options {
-        network: None,
-        overrides: overrides.iter().map(|s| s.to_string()).collect(),
-    };
-    let compilation = compile_file(&path, &options, &mut FsLoader)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    match compilation.result {
-        Ok(checked) => {
-            let report = Report::new(
-                &checked.elaborated.network,
-                &checked.elaborated.graph,
-                &checked.info,
-            );
-            (checked, report)
-        }
-        Err(diags) => panic!(
-            "models/{file}.resnet {overrides:?} does not compile:\n{}",
-            render::to_string(&compilation.sources, &diags)
-        ),
-    }
-}
-
-fn shape(c: u64, h: u64, w: u64) -> Shape {
-    Shape { c, h, w }
-}
-
-/// Every node of the graph, in insertion order.
-fn nodes(graph: &Graph) -> Vec<NodeId> {
-    graph.nodes().collect()
-}
-
-fn name(graph: &Graph, id: NodeId) -> &str {
-    &graph.node(id).name
-}
-
-/// The ids of the nodes whose op satisfies `pred`.
-fn find(graph: &Graph, pred: impl Fn(&Op) -> bool) -> Vec<NodeId> {
-    nodes(graph)
-        .into_iter()
-        .filter(|&id| pred(&graph.node(id).op))
-        .collect()
-}
-
-fn is_conv(op: &Op) -> bool {
-    matches!(op, Op::Conv { .. })
-}
-
-fn is_linear(op: &Op) -> bool {
-    matches!(op, Op::Linear { .. })
-}
-
-/// The name of a node's only input.
-fn input_name(graph: &Graph, id: NodeId) -> String {
-    let inputs = graph.inputs(id);
-    assert_eq!(
-        inputs.len(),
-        1,
-        "{} has {} inputs",
-        name(graph, id),
-        inputs.len()
-    );
-    name(graph, inputs[0]).to_string()
-}
-
-/// Parameters of the stages the user wrote, in order.
-fn stage_params(report: &Report) -> Vec<(String, u64)> {
-    report
-        .groups
-        .iter()
-        .filter(|g| g.is_stage)
-        .map(|g| (g.name.clone(), g.params))
-        .collect()
-}
-
 #[test]
 fn every_model_has_the_reference_parameter_count_and_macs() {
-    let mut wrong = Vec::new();
-    for &(file, overrides, reference, params, macs) in ZOO {
-        let (_, report) = compile(file, overrides);
-        assert_eq!(report.input, Some(shape(3, 32, 32)), "{file}: input");
-        assert_eq!(report.output, Some(shape(10, 1, 1)), "{file}: output");
-        if report.params != params || report.macs != macs {
-            wrong.push(format!(
-                "{file} {overrides:?} ({reference}): params {} (expected {params}), MACs {} (expected {macs})",
-                report.params, report.macs
-            ));
-        }
-    }
-    assert!(
-        wrong.is_empty(),
-        "models that differ from their reference:\n{}",
-        wrong.join("\n")
-    );
+    assert_matches_references(ZOO.iter().copied(), shape(3, 32, 32), shape(10, 1, 1));
 }
 
 /// CIFAR-100 changes only the classifier: (F + 1)·90 parameters more, F the pooled
@@ -251,13 +157,7 @@ fn fixed_wrn_files_equal_the_parametric_wrn() {
 /// `--set depth=27` leaves (27 − 4)/6 inexact: one E0206 at the `let`'s division.
 #[test]
 fn wrn_depth_27_is_one_inexact_division_at_the_let() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let path = root.join("models").join("wrn.resnet");
-    let options = Options {
-        network: None,
-        overrides: vec!["depth=27".to_string()],
-    };
-    let compilation = compile_file(&path, &options, &mut FsLoader).expect("models/wrn.resnet");
+    let compilation = compile_model("wrn", &["depth=27"]);
     let diags = match &compilation.result {
         Ok(_) => panic!("wrn.resnet with depth=27 compiled, but 27 is not 6n + 4"),
         Err(diags) => diags,
@@ -301,10 +201,7 @@ fn wrn_depth_27_is_one_inexact_division_at_the_let() {
 fn preact_shortcuts_read_the_pre_activated_value() {
     let (checked, report) = compile("preact-resnet164", &[]);
     let graph = &checked.elaborated.graph;
-    let shortcut: Vec<NodeId> = nodes(graph)
-        .into_iter()
-        .filter(|&id| name(graph, id).contains(".shortcut."))
-        .collect();
+    let shortcut: Vec<NodeId> = named(graph, ".shortcut.");
     let names: Vec<&str> = shortcut.iter().map(|&id| name(graph, id)).collect();
     assert_eq!(
         names,
@@ -324,10 +221,7 @@ fn preact_shortcuts_read_the_pre_activated_value() {
         );
     }
     // The first 1×1 conv of a downsampling unit carries the stride.
-    let first = nodes(graph)
-        .into_iter()
-        .find(|&id| name(graph, id) == "layer2.0.residual.conv1")
-        .expect("layer2.0.residual.conv1");
+    let first = node(graph, "layer2.0.residual.conv1");
     assert!(matches!(
         graph.node(first).op,
         Op::Conv {
@@ -337,10 +231,7 @@ fn preact_shortcuts_read_the_pre_activated_value() {
         }
     ));
     // Identity units add the previous unit's sum, with nothing after it.
-    let add = nodes(graph)
-        .into_iter()
-        .find(|&id| name(graph, id) == "layer2.1.add1")
-        .expect("layer2.1.add1");
+    let add = node(graph, "layer2.1.add1");
     let inputs: Vec<&str> = graph
         .inputs(add)
         .into_iter()
@@ -374,10 +265,7 @@ fn preact_shortcuts_read_the_pre_activated_value() {
 fn wrn_shortcuts_are_bn_free_convs_on_o1() {
     let (checked, _) = compile("wrn-28-10", &[]);
     let graph = &checked.elaborated.graph;
-    let shortcut: Vec<NodeId> = nodes(graph)
-        .into_iter()
-        .filter(|&id| name(graph, id).contains(".shortcut."))
-        .collect();
+    let shortcut: Vec<NodeId> = named(graph, ".shortcut.");
     let names: Vec<&str> = shortcut.iter().map(|&id| name(graph, id)).collect();
     assert_eq!(
         names,
@@ -527,13 +415,7 @@ fn wresnet_d_drops_residuals_per_stage() {
 
 #[test]
 fn wresnet_rejects_depths_that_are_not_6n_plus_4() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let path = root.join("models").join("wresnet.resnet");
-    let options = Options {
-        network: None,
-        overrides: vec!["depth=1190".to_string()],
-    };
-    let compilation = compile_file(&path, &options, &mut FsLoader).expect("models/wresnet.resnet");
+    let compilation = compile_model("wresnet", &["depth=1190"]);
     let Err(diags) = &compilation.result else {
         panic!("depth 1190 compiled");
     };
@@ -664,10 +546,7 @@ fn dsnet50_adds_one_alpha_per_unit_and_earlier_map() {
         ));
     }
     // Unit 2 of layer1 adds its branch and the normalised outputs of units 0 and 1.
-    let add = nodes(graph)
-        .into_iter()
-        .find(|&id| name(graph, id) == "layer1.2.add1")
-        .expect("layer1.2.add1");
+    let add = node(graph, "layer1.2.add1");
     let normalised: Vec<String> = graph.inputs(add)[1..]
         .iter()
         .map(|&a| input_name(graph, graph.inputs(a)[0]))

@@ -7,11 +7,11 @@
 //! `tests/reference/param_counts.json`, repeated here so that a change in either place
 //! shows up as a failure rather than silently moving the target.
 
-use resc::check::Report;
-use resc::diag::render;
-use resc::driver::{compile_file, Checked, FsLoader, Options};
+mod common;
+
+use common::*;
+use resc::driver::Checked;
 use resc::ir::Shape;
-use std::path::Path;
 
 /// The zoo: model file, the reference model, its parameters and its MACs.
 const ZOO: &[(&str, &str, u64, u64)] = &[
@@ -73,72 +73,12 @@ const ZOO: &[(&str, &str, u64, u64)] = &[
     ),
 ];
 
-/// Compiles `models/<file>.resnet` with `--set` overrides; panics with the rendered
-/// diagnostics if it does not compile.
-fn compile(file: &str, overrides: &[&str]) -> (Checked, Report) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let path = root.join("models").join(format!("{file}.resnet"));
-    let options = Options {
-        network: None,
-        overrides: overrides.iter().map(|s| s.to_string()).collect(),
-    };
-    let compilation = compile_file(&path, &options, &mut FsLoader)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    match compilation.result {
-        Ok(checked) => {
-            let report = Report::new(
-                &checked.elaborated.network,
-                &checked.elaborated.graph,
-                &checked.info,
-            );
-            (checked, report)
-        }
-        Err(diags) => panic!(
-            "models/{file}.resnet {overrides:?} does not compile:\n{}",
-            render::to_string(&compilation.sources, &diags)
-        ),
-    }
-}
-
-/// The diagnostics of a model that must not compile, rendered.
-fn compile_error(file: &str, overrides: &[&str]) -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let path = root.join("models").join(format!("{file}.resnet"));
-    let options = Options {
-        network: None,
-        overrides: overrides.iter().map(|s| s.to_string()).collect(),
-    };
-    let compilation = compile_file(&path, &options, &mut FsLoader)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    match compilation.result {
-        Ok(_) => panic!("models/{file}.resnet {overrides:?} compiled, but it must be rejected"),
-        Err(diags) => render::to_string(&compilation.sources, &diags),
-    }
-}
-
-fn shape(c: u64, h: u64, w: u64) -> Shape {
-    Shape { c, h, w }
-}
-
 #[test]
 fn every_model_has_the_reference_parameter_count_and_macs() {
-    let mut wrong = Vec::new();
-    for &(file, reference, params, macs) in ZOO {
-        let (_, report) = compile(file, &[]);
-        assert_eq!(report.input, Some(shape(3, 224, 224)), "{file}: input");
-        assert_eq!(report.output, Some(shape(1000, 1, 1)), "{file}: output");
-        if report.params != params || report.macs != macs {
-            wrong.push(format!(
-                "{file} ({reference}): params {} (expected {params}), MACs {} (expected {macs})",
-                report.params, report.macs
-            ));
-        }
-    }
-    assert!(
-        wrong.is_empty(),
-        "models that differ from their reference:\n{}",
-        wrong.join("\n")
-    );
+    let zoo = ZOO
+        .iter()
+        .map(|&(file, reference, params, macs)| (file, &[][..], reference, params, macs));
+    assert_matches_references(zoo, shape(3, 224, 224), shape(1000, 1, 1));
 }
 
 #[test]
@@ -257,12 +197,7 @@ fn parametric_iresnet_50_is_iresnet50() {
 #[test]
 fn iresnet_404_checks() {
     let (_, report) = compile("iresnet", &["depth=404"]);
-    let shapes: Vec<(String, Option<Shape>)> = report
-        .groups
-        .iter()
-        .filter(|g| g.is_stage)
-        .map(|g| (g.name.clone(), g.output))
-        .collect();
+    let shapes: Vec<(String, Option<Shape>)> = stage_shapes(&report);
     let expected = [
         ("conv1", shape(64, 112, 112)),
         ("layer1", shape(256, 56, 56)),
