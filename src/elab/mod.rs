@@ -309,15 +309,27 @@ impl<'a> Elab<'a> {
             Some(name) => {
                 let found = networks.iter().copied().find(|d| d.name.name == name);
                 if found.is_none() {
+                    // `--network` has no span: point at the networks the file does
+                    // define (or at its start when there are none).
                     let names: Vec<&str> = networks.iter().map(|d| d.name.name.as_str()).collect();
-                    self.report(
-                        Diagnostic::error(
-                            Code::E0213,
-                            format!("no network named `{name}` in this file"),
-                        )
-                        .at(end, "looked here")
-                        .note(format!("the file defines: {}", list_or_none(&names))),
+                    let mut d = Diagnostic::error(
+                        Code::E0213,
+                        format!("no network named `{name}` (asked for with `--network`)"),
                     );
+                    match networks.split_first() {
+                        None => d = d.at(end, "this file defines no network"),
+                        Some((first, rest)) => {
+                            d = d.at(first.name.span, "this file's networks are named here");
+                            for other in rest {
+                                d = d.also(other.name.span, "");
+                            }
+                        }
+                    }
+                    d = d.note(format!("the file defines: {}", list_or_none(&names)));
+                    if let Some(s) = value::suggest(name, names.iter().copied()) {
+                        d = d.hint(format!("the closest name is `{s}`: `--network {s}`"));
+                    }
+                    self.report(d);
                 }
                 found
             }
