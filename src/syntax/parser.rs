@@ -788,7 +788,9 @@ fn syntax_error(file: FileId, text: &str, error: PestError<Rule>) -> Diagnostic 
         }
     }
     // Point at the bracket left open: always at the end of the file, elsewhere when
-    // its closing bracket is among the candidates (`conv(16` followed by a new line).
+    // its closing bracket is among the candidates (`conv(16` followed by a new line)
+    // and no bracket later in the file closes it (a stray word inside a block whose
+    // `}` comes later is not an unclosed block).
     if let Some((open, at)) = unclosed_bracket(&text[..found_span.start as usize]) {
         let close = match open {
             '(' => ")",
@@ -800,7 +802,7 @@ fn syntax_error(file: FileId, text: &str, error: PestError<Rule>) -> Diagnostic 
                 Span::new(file, at..at + 1),
                 format!("this `{open}` is never closed"),
             );
-        } else if expected.tokens.contains(&close) {
+        } else if expected.tokens.contains(&close) && !closed_later(&text[at..]) {
             diag = diag.also(
                 Span::new(file, at..at + 1),
                 format!("this `{open}` is not closed"),
@@ -1018,39 +1020,71 @@ fn found_at(text: &str, pos: usize) -> (std::ops::Range<usize>, Option<String>) 
     (start..start + len, Some(rest[..len].to_string()))
 }
 
+/// The brackets of `text` outside strings and comments, with their offsets.
+fn brackets(text: &str) -> impl Iterator<Item = (usize, char)> + '_ {
+    let mut chars = text.char_indices().peekable();
+    std::iter::from_fn(move || {
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '#' => while chars.next_if(|&(_, c)| c != '\n' && c != '\r').is_some() {},
+                '"' => {
+                    while let Some((_, c)) = chars.next_if(|&(_, c)| c != '\n' && c != '\r') {
+                        if c == '"' {
+                            break;
+                        }
+                    }
+                }
+                '(' | '[' | '{' | ')' | ']' | '}' => return Some((i, c)),
+                _ => {}
+            }
+        }
+        None
+    })
+}
+
+/// The opening bracket a closing one closes.
+fn opening(close: char) -> char {
+    match close {
+        ')' => '(',
+        ']' => '[',
+        _ => '{',
+    }
+}
+
 /// The innermost bracket left open at the end of the file, ignoring strings and
 /// comments: the bracket and its offset.
 fn unclosed_bracket(text: &str) -> Option<(char, usize)> {
     let mut stack: Vec<(char, usize)> = Vec::new();
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '#' => while chars.next_if(|&(_, c)| c != '\n' && c != '\r').is_some() {},
-            '"' => {
-                while let Some((_, c)) = chars.next_if(|&(_, c)| c != '\n' && c != '\r') {
-                    if c == '"' {
-                        break;
-                    }
-                }
-            }
-            '(' | '[' | '{' => stack.push((c, i)),
-            ')' | ']' | '}' => {
-                let open = match c {
-                    ')' => '(',
-                    ']' => '[',
-                    _ => '{',
-                };
-                if stack.last().map(|&(o, _)| o) == Some(open) {
-                    stack.pop();
-                } else {
-                    // Mismatched: the picture is unclear, so say nothing.
-                    return None;
-                }
-            }
-            _ => {}
+    for (i, c) in brackets(text) {
+        if matches!(c, '(' | '[' | '{') {
+            stack.push((c, i));
+        } else if stack.last().map(|&(o, _)| o) == Some(opening(c)) {
+            stack.pop();
+        } else {
+            // Mismatched: the picture is unclear, so say nothing.
+            return None;
         }
     }
     stack.pop()
+}
+
+/// Whether the bracket at the start of `rest` is closed by a matching bracket later,
+/// with everything between balanced.
+fn closed_later(rest: &str) -> bool {
+    let mut stack: Vec<char> = Vec::new();
+    for (_, c) in brackets(rest) {
+        if matches!(c, '(' | '[' | '{') {
+            stack.push(c);
+        } else if stack.last() == Some(&opening(c)) {
+            stack.pop();
+            if stack.is_empty() {
+                return true;
+            }
+        } else {
+            return false;
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -1699,6 +1733,20 @@ block preact(width: int, stride: int = 1, dropout: float = 0.0, role: start | mi
             .expect("a label on the `(`");
         assert_eq!(open.span, Span::new(F, 18..19));
         assert_eq!(open.message, "this `(` is not closed");
+    }
+
+    /// A stray word in a block whose `}` comes later: the `{` is closed, so no label
+    /// claims it is not.
+    #[test]
+    fn a_block_closed_later_is_not_called_unclosed() {
+        let text = "network n {\n  input [3, 8, 8]\n  conv(16) : 3\n  relu\n}\n";
+        let d = &err(text)[0];
+        assert_eq!(snippet(text, d.primary_span().unwrap()), ":");
+        assert!(
+            d.labels.iter().all(|l| l.primary),
+            "unexpected secondary labels: {:?}",
+            d.labels
+        );
     }
 
     #[test]
