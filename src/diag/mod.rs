@@ -29,12 +29,16 @@ pub struct Label {
     pub primary: bool,
 }
 
-/// One step of the template trace: "in the instantiation of block `b` here".
+/// One step of the template trace: "in the instantiation of block `b` here", or "in
+/// repetition 3 of 6" (at the repetition count).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TraceFrame {
     #[serde(skip)]
     pub span: Span,
     pub message: String,
+    /// A repetition of a `repeat`, not a block instantiation.
+    #[serde(skip)]
+    pub repetition: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -326,9 +326,20 @@ impl<'a> Elab<'a> {
             if let Some(c) = &cur {
                 env.bind("in", c.clone(), body.span);
             }
+            // Diagnostics inside the body say which repetition they come from.
+            let which = match index {
+                Some(index) => format!("in repetition {} of {n} (`{}` = {i})", i + 1, index.name),
+                None => format!("in repetition {} of {n}", i + 1),
+            };
+            self.trace.push(TraceFrame {
+                span: count.span,
+                message: which,
+                repetition: true,
+            });
             self.transparent = single;
             cur = self.body(body, env, cur, false);
             self.transparent = false;
+            self.trace.pop();
             env.pop();
             self.names.pop();
         }
@@ -398,6 +409,7 @@ impl<'a> Elab<'a> {
         self.trace.push(TraceFrame {
             span: call.span,
             message: format!("in block `{}` instantiated here", block.def.name.name),
+            repetition: false,
         });
         let saved_file = std::mem::replace(&mut self.file, block.file);
         let mut env = Env::new();

@@ -11,7 +11,6 @@
 
 use super::index::Loc;
 use crate::check::{Info, Report};
-use crate::diag::TraceFrame;
 use crate::ir::{Graph, Node, NodeId, Op, Shape};
 use crate::source::{FileId, Span};
 use crate::syntax::ast::{self, Body, Expr, ExprKind, StmtKind};
@@ -147,6 +146,16 @@ impl Facts {
             .iter()
             .map(|(id, (_, t))| (*id, vec![Tracker::default(); t.regions.len()]))
             .collect();
+        // The block instantiations that led to each node, innermost first (a node's
+        // trace also names its repetitions, which are not regions of their own).
+        let calls: HashMap<NodeId, Vec<Span>> = graph
+            .nodes()
+            .map(|id| {
+                let trace = &graph.node(id).trace;
+                let spans = trace.iter().filter(|f| !f.repetition).map(|f| f.span);
+                (id, spans.collect())
+            })
+            .collect();
         for (pos, id) in graph.nodes().enumerate() {
             let node = graph.node(id);
             if matches!(node.op, Op::Output) {
@@ -160,6 +169,7 @@ impl Facts {
                 pos,
                 id,
                 node,
+                calls: &calls,
                 graph,
                 eval: Eval {
                     output: shape,
@@ -169,11 +179,12 @@ impl Facts {
                 },
             };
             let mut lower_repeat = false;
-            for level in 0..=node.trace.len() {
+            let trace = &calls[&id];
+            for level in 0..=trace.len() {
                 let span = if level == 0 {
                     node.span
                 } else {
-                    node.trace[level - 1].span
+                    trace[level - 1]
                 };
                 let (Some((_, table)), Some(tracker)) =
                     (tables.get_mut(&span.file), trackers.get_mut(&span.file))
@@ -218,12 +229,10 @@ struct Seen<'a> {
     pos: usize,
     id: NodeId,
     node: &'a Node,
+    /// Every node's block-instantiation spans, innermost first.
+    calls: &'a HashMap<NodeId, Vec<Span>>,
     graph: &'a Graph,
     eval: Eval,
-}
-
-fn spans_equal(a: &[TraceFrame], b: &[TraceFrame]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.span == y.span)
 }
 
 fn leaf(name: &str) -> &str {
@@ -245,13 +254,14 @@ fn observe(
         (Some(last), Some((first_id, first_level, first_internal))) if last + 1 == seen.pos => {
             let first = seen.graph.node(first_id);
             let node = seen.node;
-            let same_outer = spans_equal(&first.trace[first_level..], &node.trace[level..]);
+            let (first_calls, calls) = (&seen.calls[&first_id], &seen.calls[&seen.id]);
+            let same_outer = first_calls[first_level..] == calls[level..];
             // The first node of the evaluation again: the next repetition, unless the
             // region repeats it by itself.
             let again = !first_internal
                 && first_level == level
                 && first.span == node.span
-                && spans_equal(&first.trace[..first_level], &node.trace[..level])
+                && first_calls[..first_level] == calls[..level]
                 && leaf(&first.name) == leaf(&node.name);
             same_outer && !again
         }
