@@ -14,6 +14,7 @@ use serde_json::json;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
+mod data_cmd;
 mod fmt_cmd;
 
 pub const EXIT_OK: i32 = 0;
@@ -87,6 +88,11 @@ enum Command {
         /// The code, e.g. E0301.
         code: Option<String>,
     },
+    /// Download or inspect datasets (`resc data fetch cifar10`, `resc data info digits`).
+    Data {
+        #[command(subcommand)]
+        command: data_cmd::DataCommand,
+    },
     /// Run the language server on stdin/stdout (for editors).
     Lsp,
     /// Rewrite files in the canonical layout (directories: every `*.resnet` inside).
@@ -123,6 +129,7 @@ where
         Command::Graph { model, emit, opt } => graph(&model, emit, opt),
         Command::Explain { code } => explain(code.as_deref()),
         Command::Fmt { files, check } => fmt_cmd::run(&files, check),
+        Command::Data { command } => data_cmd::run(command),
         Command::Lsp => crate::lsp::run_stdio(),
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod data;
 pub mod diag;
 pub mod driver;
 pub mod elab;

@@ -57,6 +57,17 @@ codes! {
     E0304 = "E0304", "group count does not divide the channels";
     E0305 = "E0305", "invalid channel split";
     E0306 = "E0306", "shortcut cannot produce the residual's shape";
+    E0601 = "E0601", "dataset not found";
+    E0602 = "E0602", "dataset file missing or unreadable";
+    E0603 = "E0603", "truncated or malformed data file";
+    E0604 = "E0604", "label out of range";
+    E0605 = "E0605", "empty image folder";
+    E0606 = "E0606", "image cannot be decoded";
+    E0607 = "E0607", "images of different sizes";
+    E0608 = "E0608", "download failed";
+    E0609 = "E0609", "checksum mismatch";
+    E0610 = "E0610", "archive cannot be unpacked";
+    E0611 = "E0611", "invalid dataset specification";
 }
 
 impl Code {

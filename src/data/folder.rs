@@ -1,0 +1,208 @@
+//! Image-folder datasets: `PATH/train/<class>/*.png|jpg|jpeg` and `PATH/test/<class>/*`.
+//!
+//! Class names are the train split's directory names, sorted; the test split may leave a
+//! class out but not add one. Files are read in sorted order; other extensions are ignored.
+//! Every image must have the size of the first; images become 1 channel when every image
+//! is grey, else 3 (RGB; alpha is dropped).
+
+use super::{DataError, Dataset, Split};
+use crate::diag::Code;
+use std::path::{Path, PathBuf};
+
+/// One decoded image: its size, whether it has colour, and its RGB planes (`3×H×W`).
+struct Decoded {
+    width: u32,
+    height: u32,
+    colour: bool,
+    planes: Vec<u8>,
+}
+
+pub(super) fn load(root: &Path) -> Result<Dataset, DataError> {
+    if !root.is_dir() {
+        return Err(DataError::new(
+            Code::E0601,
+            format!("dataset folder `{}` not found", root.display()),
+        )
+        .path(root)
+        .note("`--data` takes cifar10, cifar100, digits, synthetic, or a folder holding train/<class>/ and test/<class>/")
+        .help("check the path, or use one of the built-in names"));
+    }
+    let train_dir = root.join("train");
+    let test_dir = root.join("test");
+    let class_names = class_dirs(&train_dir)?;
+    for name in class_dirs(&test_dir)? {
+        if !class_names.contains(&name) {
+            return Err(DataError::new(
+                Code::E0605,
+                format!("test class `{name}` has no train directory"),
+            )
+            .path(test_dir.join(&name))
+            .note(format!("train classes: {}", class_names.join(", ")))
+            .help("rename or remove the test directory, or add its train images"));
+        }
+    }
+    let mut first: Option<(PathBuf, u32, u32)> = None;
+    let (train, train_colour) = read_split(&train_dir, &class_names, false, &mut first)?;
+    let (test, test_colour) = read_split(&test_dir, &class_names, true, &mut first)?;
+    let channels = if train_colour || test_colour { 3 } else { 1 };
+    let name = root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "folder".into());
+    Ok(Dataset::new(
+        &name,
+        to_split(train, channels),
+        to_split(test, channels),
+        class_names,
+    ))
+}
+
+/// The sorted names of the class directories in `dir`.
+fn class_dirs(dir: &Path) -> Result<Vec<String>, DataError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        DataError::new(Code::E0605, format!("cannot list `{}`: {e}", dir.display()))
+            .path(dir)
+            .help("an image folder needs train/<class>/ and test/<class>/ directories of images")
+    })?;
+    let mut names = Vec::new();
+    for entry in entries.flatten() {
+        if entry.path().is_dir() {
+            names.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    names.sort();
+    if names.is_empty() {
+        return Err(DataError::new(
+            Code::E0605,
+            format!("`{}` has no class directories", dir.display()),
+        )
+        .path(dir)
+        .help("put each class's images in its own directory: train/<class>/*.png"));
+    }
+    Ok(names)
+}
+
+/// The image files of one class directory, sorted.
+fn image_files(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        DataError::new(Code::E0605, format!("cannot list `{}`: {e}", dir.display())).path(dir)
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_file()
+                && p.extension().is_some_and(|e| {
+                    let e = e.to_string_lossy().to_ascii_lowercase();
+                    e == "png" || e == "jpg" || e == "jpeg"
+                })
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+type Images = Vec<(Decoded, u32)>;
+
+fn read_split(
+    dir: &Path,
+    classes: &[String],
+    optional_classes: bool,
+    first: &mut Option<(PathBuf, u32, u32)>,
+) -> Result<(Images, bool), DataError> {
+    let mut images = Vec::new();
+    let mut colour = false;
+    for (label, class) in classes.iter().enumerate() {
+        let class_dir = dir.join(class);
+        if optional_classes && !class_dir.is_dir() {
+            continue;
+        }
+        let files = image_files(&class_dir)?;
+        if files.is_empty() {
+            return Err(DataError::new(
+                Code::E0605,
+                format!("class directory `{}` holds no image", class_dir.display()),
+            )
+            .path(&class_dir)
+            .note("images are files ending in .png, .jpg or .jpeg")
+            .help("add images or remove the directory"));
+        }
+        for file in files {
+            let image = decode(&file)?;
+            match first {
+                None => *first = Some((file.clone(), image.width, image.height)),
+                Some((first_file, w, h)) if (*w, *h) != (image.width, image.height) => {
+                    return Err(DataError::new(
+                        Code::E0607,
+                        format!(
+                            "`{}` is {}×{}, but `{}` is {w}×{h}",
+                            file.display(),
+                            image.width,
+                            image.height,
+                            first_file.display()
+                        ),
+                    )
+                    .path(&file)
+                    .note("every image of a dataset must have the same width and height")
+                    .help("resize the images beforehand"));
+                }
+                Some(_) => {}
+            }
+            colour |= image.colour;
+            images.push((image, label as u32));
+        }
+    }
+    Ok((images, colour))
+}
+
+fn decode(path: &Path) -> Result<Decoded, DataError> {
+    let fail = |e: String| {
+        DataError::new(
+            Code::E0606,
+            format!("cannot decode image `{}`: {e}", path.display()),
+        )
+        .path(path)
+        .help("re-export the image as PNG or JPEG, or remove it")
+    };
+    let image = image::ImageReader::open(path)
+        .map_err(|e| fail(e.to_string()))?
+        .with_guessed_format()
+        .map_err(|e| fail(e.to_string()))?
+        .decode()
+        .map_err(|e| fail(e.to_string()))?;
+    let colour = image.color().has_color();
+    let rgb = image.to_rgb8();
+    let (width, height) = rgb.dimensions();
+    let plane = (width * height) as usize;
+    let mut planes = vec![0u8; 3 * plane];
+    for (i, pixel) in rgb.pixels().enumerate() {
+        for c in 0..3 {
+            planes[c * plane + i] = pixel.0[c];
+        }
+    }
+    Ok(Decoded {
+        width,
+        height,
+        colour,
+        planes,
+    })
+}
+
+fn to_split(images: Images, channels: usize) -> Split {
+    let (width, height) = images
+        .first()
+        .map(|(d, _)| (d.width as usize, d.height as usize))
+        .unwrap_or((0, 0));
+    let keep = channels * width * height;
+    let mut values = Vec::with_capacity(images.len() * keep);
+    let mut labels = Vec::with_capacity(images.len());
+    for (image, label) in images {
+        values.extend(image.planes[..keep].iter().map(|&b| b as f32 / 255.0));
+        labels.push(label);
+    }
+    Split {
+        images: values,
+        labels,
+        shape: [channels, height, width],
+    }
+}
