@@ -16,6 +16,8 @@ use std::path::PathBuf;
 
 mod data_cmd;
 mod fmt_cmd;
+#[cfg(feature = "cpu")]
+mod run_cmd;
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_DIAGNOSTICS: i32 = 1;
@@ -93,6 +95,13 @@ enum Command {
         #[command(subcommand)]
         command: data_cmd::DataCommand,
     },
+    /// Train a model: `resc run models/resnet20.resnet --data cifar10` (checkpoints every
+    /// epoch; `--resume RUN_DIR` continues an interrupted run).
+    #[cfg(feature = "cpu")]
+    Run(Box<run_cmd::RunArgs>),
+    /// Evaluate a trained model: accuracy, per-class accuracy, confusion matrix.
+    #[cfg(feature = "cpu")]
+    Eval(Box<run_cmd::EvalArgs>),
     /// Run the language server on stdin/stdout (for editors).
     Lsp,
     /// Rewrite files in the canonical layout (directories: every `*.resnet` inside).
@@ -130,6 +139,10 @@ where
         Command::Explain { code } => explain(code.as_deref()),
         Command::Fmt { files, check } => fmt_cmd::run(&files, check),
         Command::Data { command } => data_cmd::run(command),
+        #[cfg(feature = "cpu")]
+        Command::Run(args) => run_cmd::run(&args),
+        #[cfg(feature = "cpu")]
+        Command::Eval(args) => run_cmd::eval(&args),
         Command::Lsp => crate::lsp::run_stdio(),
     }
 }

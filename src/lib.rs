@@ -18,6 +18,8 @@ pub mod lsp;
 pub mod passes;
 pub mod source;
 pub mod syntax;
+#[cfg(feature = "cpu")]
+pub mod train;
 
 #[cfg(feature = "cpu")]
 pub use lower::{compile, compile_file, Net, Network};

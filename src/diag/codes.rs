@@ -68,6 +68,10 @@ codes! {
     E0609 = "E0609", "checksum mismatch";
     E0610 = "E0610", "archive cannot be unpacked";
     E0611 = "E0611", "invalid dataset specification";
+    E0701 = "E0701", "model does not fit the data";
+    E0702 = "E0702", "checkpoint missing or unreadable";
+    E0703 = "E0703", "run directory cannot be written";
+    E0704 = "E0704", "invalid training option";
 }
 
 impl Code {

@@ -1,0 +1,555 @@
+//! `resc run FILE --data …` (train, with checkpoints and `--resume`) and
+//! `resc eval FILE --checkpoint RUN --data …` (accuracy, per-class accuracy, confusion).
+
+use super::{ModelArgs, EXIT_DATA, EXIT_DIAGNOSTICS, EXIT_IO, EXIT_OK, EXIT_USAGE};
+use crate::data::{self, DataSource, Dataset};
+use crate::driver::Options;
+use crate::lower::{self, Network};
+use crate::train::checkpoint;
+use crate::train::config::{OptimizerKind, Schedule, TrainConfig};
+use crate::train::run::{self, Start};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use clap::ValueEnum;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(super) enum BackendKind {
+    Cpu,
+    Cuda,
+}
+
+#[derive(clap::Args, Debug)]
+pub(super) struct DataArgs {
+    /// cifar10, cifar100, digits, synthetic[:classes=4,shape=1x8x8,…], or an image folder.
+    #[arg(long)]
+    data: String,
+    /// Where datasets are looked for (else $RESC_DATA, else the user cache directory).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// cpu (Burn's flex backend) or cuda (needs a build with `--features cuda`).
+    #[arg(long, value_enum, default_value = "cpu")]
+    backend: BackendKind,
+    /// The GPU to use with `--backend cuda`.
+    #[arg(long, default_value_t = 0)]
+    device: usize,
+}
+
+#[derive(clap::Args, Debug)]
+pub(super) struct RunArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    #[command(flatten)]
+    data: DataArgs,
+    #[arg(long)]
+    epochs: Option<u32>,
+    #[arg(long)]
+    batch: Option<usize>,
+    /// The base learning rate.
+    #[arg(long)]
+    lr: Option<f64>,
+    #[arg(long, value_enum)]
+    optimizer: Option<OptimizerKind>,
+    #[arg(long)]
+    momentum: Option<f64>,
+    /// Nesterov momentum on (true) or off (false).
+    #[arg(long)]
+    nesterov: Option<bool>,
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    /// constant, cosine, or multistep:60,120,160[@0.2][/iter] (milestones in epochs, or
+    /// iterations with /iter; gamma after @, default 0.1).
+    #[arg(long)]
+    schedule: Option<String>,
+    /// Linear warm-up over this many epochs.
+    #[arg(long)]
+    warmup_epochs: Option<f64>,
+    /// Learning rate of every λ (default: each weighted shortcut's own `lr`, 0.001).
+    #[arg(long)]
+    lambda_lr: Option<f64>,
+    /// Apply weight decay to BN parameters, biases and λ too.
+    #[arg(long)]
+    decay_bn_bias: bool,
+    /// Seeds initialisation, shuffling, augmentation and dropout: a CPU run repeats exactly.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Background threads making batches.
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Also checkpoint every N iterations (checkpoints are always written at epoch ends).
+    #[arg(long, value_name = "N")]
+    checkpoint_every: Option<u64>,
+    /// The run directory (default `runs/<model>-<UTC time>`).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Continue the run in DIR from its latest checkpoint, with its saved configuration
+    /// (`--epochs` may extend it).
+    #[arg(long, value_name = "DIR")]
+    resume: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub(super) struct EvalArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    #[command(flatten)]
+    data: DataArgs,
+    /// A run directory (its latest checkpoint) or a checkpoint directory.
+    #[arg(long, value_name = "DIR")]
+    checkpoint: PathBuf,
+    #[arg(long, default_value_t = 256)]
+    batch: usize,
+    #[arg(long, value_enum, default_value = "human")]
+    format: super::Format,
+}
+
+/// A failure and its exit code, already printed.
+type Exit = i32;
+
+fn compile(model: &ModelArgs, overrides: &[String]) -> Result<Network, Exit> {
+    let options = Options {
+        network: model.network.clone(),
+        overrides: overrides.to_vec(),
+    };
+    lower::compile_file(&model.file, &options).map_err(|e| {
+        eprint!("{e}");
+        if e.diagnostics.is_empty() {
+            eprintln!();
+            EXIT_IO
+        } else {
+            EXIT_DIAGNOSTICS
+        }
+    })
+}
+
+fn load_data(args: &DataArgs) -> Result<(DataSource, Dataset), Exit> {
+    let result = args
+        .data
+        .parse::<DataSource>()
+        .and_then(|source| data::load(&source, args.data_dir.as_deref()).map(|d| (source, d)));
+    result.map_err(|e| {
+        eprintln!("{e}");
+        EXIT_DATA
+    })
+}
+
+/// The model must read the data's images and predict its classes.
+fn check_fit(network: &Network, data: &Dataset) -> Result<(), Exit> {
+    let input = network.input_shape();
+    let classes = network
+        .graph
+        .output()
+        .and_then(|id| network.shapes.get(&id))
+        .map(|s| s.c as usize);
+    let mut problems = Vec::new();
+    if input != data.shape() {
+        problems.push(format!(
+            "the model reads {:?} images, {} has {:?}",
+            input,
+            data.name,
+            data.shape()
+        ));
+    }
+    if classes != Some(data.classes()) {
+        problems.push(format!(
+            "the model predicts {} classes, {} has {}",
+            classes.map_or("?".to_string(), |c| c.to_string()),
+            data.name,
+            data.classes()
+        ));
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    eprintln!("error[E0701]: `{}` does not fit the data", network.name);
+    for p in problems {
+        eprintln!("  = note: {p}");
+    }
+    eprintln!("  = help: change the model's `input` / classifier, or pick them with `--set` (e.g. `--set classes={}`) where the model has such parameters", data.classes());
+    Err(EXIT_DIAGNOSTICS)
+}
+
+fn parse_schedule(text: &str) -> Result<Schedule, String> {
+    match text {
+        "constant" => return Ok(Schedule::Constant),
+        "cosine" => return Ok(Schedule::Cosine),
+        _ => {}
+    }
+    let rest = text.strip_prefix("multistep:").ok_or_else(|| {
+        format!("unknown schedule `{text}` (constant, cosine, multistep:E1,E2[@gamma][/iter])")
+    })?;
+    let (rest, by_iteration) = match rest.strip_suffix("/iter") {
+        Some(r) => (r, true),
+        None => (rest, false),
+    };
+    let (list, gamma) = match rest.split_once('@') {
+        Some((l, g)) => (l, g.parse::<f64>().map_err(|_| format!("bad gamma `{g}`"))?),
+        None => (rest, 0.1),
+    };
+    let milestones = list
+        .split(',')
+        .map(|m| {
+            m.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("bad milestone `{m}`"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Schedule::Multistep {
+        milestones,
+        gamma,
+        by_iteration,
+    })
+}
+
+/// The run directory's default name: `runs/<model>-<YYYYmmdd-HHMMSS>` (UTC).
+fn default_run_dir(model: &str) -> PathBuf {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    PathBuf::from("runs").join(format!(
+        "{model}-{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    ))
+}
+
+pub(super) fn run(args: &RunArgs) -> i32 {
+    match run_inner(args) {
+        Ok(()) => EXIT_OK,
+        Err(code) => code,
+    }
+}
+
+fn run_inner(args: &RunArgs) -> Result<(), Exit> {
+    let (dir, config, start) = match &args.resume {
+        Some(dir) => {
+            let text = std::fs::read_to_string(dir.join("config.json")).map_err(|e| {
+                eprintln!(
+                    "error[E0702]: cannot resume: {}: {e}",
+                    dir.join("config.json").display()
+                );
+                EXIT_IO
+            })?;
+            let mut config: TrainConfig = serde_json::from_str(&text).map_err(|e| {
+                eprintln!(
+                    "error[E0702]: cannot resume: {} is not a run configuration: {e}",
+                    dir.join("config.json").display()
+                );
+                EXIT_IO
+            })?;
+            if let Some(e) = args.epochs {
+                config.epochs = e;
+            }
+            let (ckpt, state) = checkpoint::latest(dir).map_err(|e| {
+                eprintln!("error[E0702]: cannot resume: {e}");
+                eprintln!("  = help: a run writes its first checkpoint at the end of epoch 1 (or after --checkpoint-every iterations)");
+                EXIT_IO
+            })?;
+            (dir.clone(), config, Start::Resume(ckpt, state))
+        }
+        None => {
+            let network = compile(&args.model, &args.model.set)?;
+            let (source, data) = load_data(&args.data)?;
+            check_fit(&network, &data)?;
+            let mut c = TrainConfig::defaults(
+                &args.model.file.display().to_string(),
+                &source,
+                data.shape(),
+            );
+            c.overrides = args.model.set.clone();
+            if let Some(n) = &args.model.network {
+                c.overrides.push(format!("--network={n}"));
+            }
+            apply_flags(&mut c, args).map_err(|e| {
+                eprintln!("error[E0704]: {e}");
+                EXIT_USAGE
+            })?;
+            let dir = args
+                .out
+                .clone()
+                .unwrap_or_else(|| default_run_dir(&network.name));
+            (dir, c, Start::Fresh)
+        }
+    };
+    let (overrides, network_flag): (Vec<String>, Option<String>) = {
+        let mut o = Vec::new();
+        let mut n = None;
+        for s in &config.overrides {
+            match s.strip_prefix("--network=") {
+                Some(name) => n = Some(name.to_string()),
+                None => o.push(s.clone()),
+            }
+        }
+        (o, n)
+    };
+    let model = ModelArgs {
+        file: PathBuf::from(&config.model),
+        set: overrides.clone(),
+        network: network_flag,
+    };
+    let network = compile(&model, &overrides)?;
+    let data_args = DataArgs {
+        data: config.data.clone(),
+        data_dir: args.data.data_dir.clone(),
+        backend: args.data.backend,
+        device: args.data.device,
+    };
+    let (_, data) = load_data(&data_args)?;
+    check_fit(&network, &data)?;
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        eprintln!(
+            "error[E0703]: cannot create the run directory {}: {e}",
+            dir.display()
+        );
+        EXIT_IO
+    })?;
+    let json = serde_json::to_vec_pretty(&config).expect("the configuration serialises");
+    checkpoint::write_atomic(&dir.join("config.json"), &json).map_err(|e| {
+        eprintln!(
+            "error[E0703]: cannot write {}: {e}",
+            dir.join("config.json").display()
+        );
+        EXIT_IO
+    })?;
+    println!("{}", config.summary());
+    println!("run directory {}", dir.display());
+    let result = match args.data.backend {
+        BackendKind::Cpu => train::<burn::backend::Autodiff<burn::backend::Flex>>(
+            &network,
+            &data,
+            &config,
+            &dir,
+            start,
+            &Default::default(),
+        ),
+        #[cfg(feature = "cuda")]
+        BackendKind::Cuda => train::<burn::backend::Autodiff<burn::backend::Cuda>>(
+            &network,
+            &data,
+            &config,
+            &dir,
+            start,
+            &burn::backend::cuda::CudaDevice::new(args.data.device),
+        ),
+        #[cfg(not(feature = "cuda"))]
+        BackendKind::Cuda => return Err(no_cuda()),
+    };
+    match result {
+        Ok(metrics) => {
+            if let Some(last) = metrics.last() {
+                println!(
+                    "done: test accuracy {:.2}% after {} epochs; metrics in {}",
+                    100.0 * last.test_acc,
+                    last.epoch,
+                    dir.join("metrics.jsonl").display()
+                );
+            }
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            Err(EXIT_IO)
+        }
+    }
+}
+
+fn train<B: AutodiffBackend>(
+    network: &Network,
+    data: &Dataset,
+    config: &TrainConfig,
+    dir: &Path,
+    start: Start,
+    device: &B::Device,
+) -> Result<Vec<crate::train::EpochMetrics>, run::TrainError> {
+    run::train::<B>(network, data, config, dir, start, device)
+}
+
+#[cfg(not(feature = "cuda"))]
+fn no_cuda() -> Exit {
+    eprintln!("error: this resc was built without the CUDA backend; rebuild with `cargo build --release --features cuda`");
+    EXIT_USAGE
+}
+
+fn apply_flags(c: &mut TrainConfig, a: &RunArgs) -> Result<(), String> {
+    if let Some(v) = a.epochs {
+        c.epochs = v;
+    }
+    if let Some(v) = a.batch {
+        c.batch = v.max(1);
+    }
+    if let Some(v) = a.lr {
+        c.lr = v;
+    }
+    if let Some(v) = a.optimizer {
+        c.optimizer = v;
+    }
+    if let Some(v) = a.momentum {
+        c.momentum = v;
+    }
+    if let Some(v) = a.nesterov {
+        c.nesterov = v;
+    }
+    if let Some(v) = a.weight_decay {
+        c.weight_decay = v;
+    }
+    if let Some(s) = &a.schedule {
+        c.schedule = parse_schedule(s)?;
+    }
+    if let Some(v) = a.warmup_epochs {
+        c.warmup_epochs = v;
+    }
+    if a.lambda_lr.is_some() {
+        c.lambda_lr = a.lambda_lr;
+    }
+    c.decay_bn_bias |= a.decay_bn_bias;
+    if let Some(v) = a.seed {
+        c.seed = v;
+    }
+    if let Some(v) = a.workers {
+        c.workers = v;
+    }
+    if let Some(v) = a.checkpoint_every {
+        c.checkpoint_every = v;
+    }
+    Ok(())
+}
+
+pub(super) fn eval(args: &EvalArgs) -> i32 {
+    match eval_inner(args) {
+        Ok(()) => EXIT_OK,
+        Err(code) => code,
+    }
+}
+
+fn eval_inner(args: &EvalArgs) -> Result<(), Exit> {
+    let network = compile(&args.model, &args.model.set)?;
+    let (_, data) = load_data(&args.data)?;
+    check_fit(&network, &data)?;
+    let model_file = match checkpoint::latest(&args.checkpoint) {
+        Ok((dir, _)) => dir.join("model.mpk"),
+        Err(_) => args.checkpoint.join("model.mpk"),
+    };
+    if !model_file.is_file() {
+        eprintln!(
+            "error[E0702]: no checkpoint in {} (looked for checkpoints/latest and model.mpk)",
+            args.checkpoint.display()
+        );
+        return Err(EXIT_IO);
+    }
+    let evaluation = match args.data.backend {
+        BackendKind::Cpu => evaluate::<burn::backend::Flex>(
+            &network,
+            &data,
+            &model_file,
+            args.batch,
+            &Default::default(),
+        )?,
+        #[cfg(feature = "cuda")]
+        BackendKind::Cuda => evaluate::<burn::backend::Cuda>(
+            &network,
+            &data,
+            &model_file,
+            args.batch,
+            &burn::backend::cuda::CudaDevice::new(args.data.device),
+        )?,
+        #[cfg(not(feature = "cuda"))]
+        BackendKind::Cuda => return Err(no_cuda()),
+    };
+    let classes = data.classes();
+    let per_class: Vec<f64> = (0..classes)
+        .map(|c| {
+            let total: u64 = evaluation.confusion[c].iter().sum();
+            evaluation.confusion[c][c] as f64 / total.max(1) as f64
+        })
+        .collect();
+    match args.format {
+        super::Format::Json => {
+            let out = json!({
+                "model": network.name,
+                "data": data.name,
+                "images": data.test.len(),
+                "loss": evaluation.loss,
+                "accuracy": evaluation.accuracy,
+                "per_class": data.class_names.iter().zip(&per_class).map(|(n, a)| json!({"class": n, "accuracy": a})).collect::<Vec<_>>(),
+                "confusion": evaluation.confusion,
+            });
+            println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+        }
+        super::Format::Human => {
+            println!(
+                "{} on {} test ({} images): accuracy {:.2}%, loss {:.4}\n",
+                network.name,
+                data.name,
+                data.test.len(),
+                100.0 * evaluation.accuracy,
+                evaluation.loss
+            );
+            let width = data
+                .class_names
+                .iter()
+                .map(|n| n.len())
+                .max()
+                .unwrap_or(1)
+                .max(5);
+            println!("{:<width$}  accuracy", "class");
+            for (name, acc) in data.class_names.iter().zip(&per_class) {
+                println!("{name:<width$}  {:>7.2}%", 100.0 * acc);
+            }
+            println!("\nconfusion matrix (rows: label, columns: prediction)");
+            let cell = evaluation
+                .confusion
+                .iter()
+                .flatten()
+                .max()
+                .map_or(1, |m| m.to_string().len())
+                .max(3);
+            print!("{:<width$}", "");
+            for c in 0..classes {
+                print!(" {c:>cell$}");
+            }
+            println!();
+            for (c, row) in evaluation.confusion.iter().enumerate() {
+                print!(
+                    "{:<width$}",
+                    data.class_names.get(c).map_or("?", String::as_str)
+                );
+                for v in row {
+                    print!(" {v:>cell$}");
+                }
+                println!();
+            }
+        }
+    }
+    Ok(())
+}
+
+fn evaluate<B: Backend>(
+    network: &Network,
+    data: &Dataset,
+    model_file: &Path,
+    batch: usize,
+    device: &B::Device,
+) -> Result<run::Evaluation, Exit> {
+    let net = network
+        .build::<B>(device)
+        .load_record(model_file, device)
+        .map_err(|e| {
+            eprintln!("error[E0702]: cannot load {}: {e}", model_file.display());
+            EXIT_IO
+        })?;
+    let test = Arc::new(data.test.clone());
+    Ok(run::evaluate(&net, &test, data, batch, device))
+}

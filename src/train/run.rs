@@ -1,0 +1,272 @@
+//! The training run: data, epochs, evaluation, metrics, checkpoints, resume.
+
+use super::checkpoint::{self, State};
+use super::config::TrainConfig;
+use super::metrics::{to_jsonl, EpochMetrics};
+use super::trainer::Trainer;
+use crate::data::{Augment, Batch, Dataset, Loader, Split};
+use crate::lower::{Net, Network};
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The tensors of a batch on `device`.
+pub fn tensors<B: Backend>(batch: &Batch, device: &B::Device) -> (Tensor<B, 4>, Tensor<B, 1, Int>) {
+    let images = Tensor::from_data(TensorData::new(batch.images.clone(), batch.shape), device);
+    let labels: Vec<i64> = batch.labels.iter().map(|&l| l as i64).collect();
+    let n = labels.len();
+    let labels = Tensor::from_data(TensorData::new(labels, [n]), device);
+    (images, labels)
+}
+
+/// Loss, accuracy and the confusion matrix (`[label][prediction]`) of `net` on `split`.
+pub struct Evaluation {
+    pub loss: f64,
+    pub accuracy: f64,
+    pub confusion: Vec<Vec<u64>>,
+}
+
+/// Evaluates `net` (evaluation mode) on `split`, normalised with the dataset's statistics.
+pub fn evaluate<B: Backend>(
+    net: &Net<B>,
+    split: &Arc<Split>,
+    data: &Dataset,
+    batch: usize,
+    device: &B::Device,
+) -> Evaluation {
+    let classes = data.classes();
+    let loader = Loader::new(
+        split.clone(),
+        batch,
+        false,
+        Augment::none(),
+        data.mean.clone(),
+        data.std.clone(),
+        0,
+        0,
+    );
+    let mut confusion = vec![vec![0u64; classes]; classes];
+    let (mut loss_sum, mut seen) = (0.0, 0usize);
+    let loss_fn = CrossEntropyLossConfig::new().init(device);
+    for b in loader.epoch(0) {
+        let (x, y) = tensors::<B>(&b, device);
+        let logits = net.forward(x);
+        loss_sum += loss_fn
+            .forward(logits.clone(), y)
+            .into_scalar()
+            .elem::<f64>()
+            * b.len() as f64;
+        seen += b.len();
+        let predicted = logits.argmax(1).into_data();
+        let predicted: Vec<i64> = predicted.convert::<i64>().to_vec().unwrap_or_default();
+        for (&label, &p) in b.labels.iter().zip(&predicted) {
+            if (label as usize) < classes && (p as usize) < classes {
+                confusion[label as usize][p as usize] += 1;
+            }
+        }
+    }
+    let right: u64 = (0..classes).map(|c| confusion[c][c]).sum();
+    Evaluation {
+        loss: loss_sum / seen.max(1) as f64,
+        accuracy: right as f64 / seen.max(1) as f64,
+        confusion,
+    }
+}
+
+/// Why a run stopped early.
+#[derive(Debug)]
+pub enum TrainError {
+    /// The checkpoint to resume from cannot be read (E0702).
+    Checkpoint(String),
+    /// The run directory cannot be written (E0703).
+    Write(String),
+}
+
+impl std::fmt::Display for TrainError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TrainError::Checkpoint(m) => write!(f, "error[E0702]: cannot resume from {m}"),
+            TrainError::Write(m) => write!(
+                f,
+                "error[E0703]: {m}\n  = note: the last complete checkpoint is intact; `resc run FILE --resume DIR` continues from it"
+            ),
+        }
+    }
+}
+
+/// Where a run starts: fresh, or a checkpoint directory and its state.
+pub enum Start {
+    Fresh,
+    Resume(std::path::PathBuf, State),
+}
+
+/// Trains `network` on `data` as `config` says, writing into the run directory `run`
+/// (which exists and holds `config.json`). Returns the metrics of every epoch.
+pub fn train<B: AutodiffBackend>(
+    network: &Network,
+    data: &Dataset,
+    config: &TrainConfig,
+    run: &Path,
+    start: Start,
+    device: &B::Device,
+) -> Result<Vec<EpochMetrics>, TrainError> {
+    B::seed(device, config.seed);
+    let net = network.build::<B>(device);
+    let train_split = Arc::new(data.train.clone());
+    let test_split = Arc::new(data.test.clone());
+    let loader = Loader::new(
+        train_split,
+        config.batch,
+        true,
+        config.augment,
+        data.mean.clone(),
+        data.std.clone(),
+        config.seed,
+        config.workers,
+    );
+    let steps = loader.batches_per_epoch();
+    let mut trainer = Trainer::new(net, config, steps);
+    let mut state = State {
+        epoch: 0,
+        batch: 0,
+        iteration: 0,
+        metrics: Vec::new(),
+        partial: (0.0, 0, 0),
+    };
+    if let Start::Resume(dir, saved) = start {
+        trainer = trainer
+            .load(&dir, saved.iteration)
+            .map_err(|e| TrainError::Checkpoint(format!("{}: {e}", dir.display())))?;
+        println!(
+            "resuming from {} (epoch {}, batch {}, iteration {})",
+            dir.display(),
+            saved.epoch + 1,
+            saved.batch,
+            saved.iteration
+        );
+        state = saved;
+    }
+    // metrics.jsonl always holds exactly the finished epochs.
+    let metrics_path = run.join("metrics.jsonl");
+    checkpoint::write_atomic(&metrics_path, to_jsonl(&state.metrics).as_bytes())
+        .map_err(|e| TrainError::Write(format!("cannot write {}: {e}", metrics_path.display())))?;
+    let terminal = std::io::stdout().is_terminal();
+    for epoch in state.epoch..config.epochs {
+        let started = Instant::now();
+        let first = if epoch == state.epoch { state.batch } else { 0 };
+        let (mut loss_sum, mut right, mut seen) = if first > 0 {
+            state.partial
+        } else {
+            (0.0, 0, 0)
+        };
+        let bar = terminal.then(|| progress_bar(epoch, config.epochs, steps, first));
+        let mut trained_images = 0u64;
+        for b in loader.epoch_from(u64::from(epoch), first) {
+            // Dropout and drop-path draw from the backend's generator, whose state cannot
+            // be saved: seeding it per iteration makes a resumed run draw what the
+            // uninterrupted run drew, wherever it was stopped.
+            B::seed(
+                device,
+                config.seed ^ (trainer.iteration() + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            );
+            let (x, y) = tensors::<B>(&b, device);
+            let (loss, ok) = trainer.step(x, y);
+            loss_sum += loss * b.len() as f64;
+            right += ok as u64;
+            seen += b.len() as u64;
+            trained_images += b.len() as u64;
+            if let Some(bar) = &bar {
+                let rate = trained_images as f64 / started.elapsed().as_secs_f64().max(1e-9);
+                bar.set_message(format!(
+                    "loss {:.4} acc {:.2}% {:.0} img/s",
+                    loss_sum / seen as f64,
+                    100.0 * right as f64 / seen as f64,
+                    rate
+                ));
+                bar.inc(1);
+            }
+            let done = b.index + 1;
+            if config.checkpoint_every > 0
+                && trainer.iteration() % config.checkpoint_every == 0
+                && done < steps
+            {
+                let mid = State {
+                    epoch,
+                    batch: done,
+                    iteration: trainer.iteration(),
+                    metrics: state.metrics.clone(),
+                    partial: (loss_sum, right, seen),
+                };
+                checkpoint::save(run, &mid, |dir| trainer.save(dir)).map_err(TrainError::Write)?;
+            }
+        }
+        let train_seconds = started.elapsed().as_secs_f64();
+        let eval = evaluate(&trainer.valid(), &test_split, data, config.batch, device);
+        let m = EpochMetrics {
+            epoch: epoch + 1,
+            iteration: trainer.iteration(),
+            lr: trainer.lr(),
+            train_loss: loss_sum / seen.max(1) as f64,
+            train_acc: right as f64 / seen.max(1) as f64,
+            test_loss: eval.loss,
+            test_acc: eval.accuracy,
+            images_per_sec: trained_images as f64 / train_seconds.max(1e-9),
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        let line = format!(
+            "epoch {:>3}/{}  lr {:.5}  train loss {:.4} acc {:.2}%  test loss {:.4} acc {:.2}%  {:.0} img/s  {:.1} s",
+            m.epoch,
+            config.epochs,
+            m.lr,
+            m.train_loss,
+            100.0 * m.train_acc,
+            m.test_loss,
+            100.0 * m.test_acc,
+            m.images_per_sec,
+            m.seconds
+        );
+        match bar {
+            Some(bar) => bar.finish_with_message(line),
+            None => println!("{line}"),
+        }
+        state.metrics.push(m);
+        state.epoch = epoch + 1;
+        state.batch = 0;
+        state.iteration = trainer.iteration();
+        state.partial = (0.0, 0, 0);
+        checkpoint::save(run, &state, |dir| trainer.save(dir)).map_err(TrainError::Write)?;
+        checkpoint::write_atomic(&metrics_path, to_jsonl(&state.metrics).as_bytes()).map_err(
+            |e| TrainError::Write(format!("cannot write {}: {e}", metrics_path.display())),
+        )?;
+        let lambdas = trainer.lambdas();
+        if !lambdas.is_empty() {
+            let (lo, hi) = lambdas
+                .iter()
+                .fold((f32::MAX, f32::MIN), |(lo, hi), &l| (lo.min(l), hi.max(l)));
+            let json = serde_json::to_vec(&lambdas).expect("numbers serialise");
+            checkpoint::write_atomic(&run.join("lambda.json"), &json)
+                .map_err(|e| TrainError::Write(format!("cannot write lambda.json: {e}")))?;
+            if !terminal {
+                println!("  λ: {} values in [{lo:.4}, {hi:.4}]", lambdas.len());
+            }
+        }
+    }
+    Ok(state.metrics)
+}
+
+fn progress_bar(epoch: u32, epochs: u32, steps: usize, first: usize) -> ProgressBar {
+    let bar = ProgressBar::new(steps as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:30.cyan/blue}] {pos}/{len} {msg} (ETA {eta})")
+            .expect("a valid progress template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(format!("epoch {}/{epochs}", epoch + 1));
+    bar.set_position(first as u64);
+    bar
+}
