@@ -91,6 +91,12 @@ fn a_run_writes_config_metrics_and_checkpoints_and_eval_reads_them() {
         "96 images / batch 8 = 12 iterations per epoch"
     );
     assert!(dir.join("checkpoints/iter-24/model.mpk").is_file());
+    let curves = std::fs::read_to_string(dir.join("curves.svg")).expect("curves.svg");
+    assert!(curves.starts_with("<svg") && curves.contains("error (%)"));
+    assert!(
+        !dir.join("lambda.svg").exists(),
+        "no λ histogram for a model without weighted shortcuts"
+    );
 
     let out = run(&[
         "eval",
@@ -295,6 +301,8 @@ fn lambda_trains_with_its_own_rate_inside_the_open_interval() {
         let v: Vec<f64> =
             serde_json::from_str(&std::fs::read_to_string(dir.join("lambda.json")).unwrap())
                 .unwrap();
+        let svg = std::fs::read_to_string(dir.join("lambda.svg")).expect("lambda.svg");
+        assert!(svg.contains("learned λ of 2 weighted shortcuts after epoch 1"));
         let _ = std::fs::remove_dir_all(&dir);
         v
     };
@@ -341,4 +349,54 @@ fn bad_training_options_and_unwritable_run_directories_are_coded_errors() {
     assert!(t.contains("error[E0703]"), "{t}");
     assert!(t.contains(&inside.display().to_string()), "{t}");
     let _ = std::fs::remove_file(&file);
+}
+
+/// A model file's `train { … }` recipe sets the run's configuration; flags override it.
+#[test]
+fn the_model_files_recipe_is_the_starting_point_and_flags_override_it() {
+    let config = |extra: &[&str]| -> (serde_json::Value, String) {
+        let dir = temp(&format!("recipe{}", extra.len()));
+        let mut args = vec![
+            "run",
+            "tests/fixtures/run/recipe.resnet",
+            "--data",
+            DATA,
+            "--workers",
+            "0",
+            "--out",
+            dir.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let out = run(&args);
+        assert!(out.status.success(), "{}", text(&out));
+        let v = serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap())
+            .unwrap();
+        let latest = std::fs::read_to_string(dir.join("checkpoints/latest")).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        (v, format!("{}\n{latest}", text(&out)))
+    };
+    let (c, printed) = config(&[]);
+    assert_eq!(c["optimizer"], "adam");
+    assert_eq!(c["lr"], 0.01);
+    assert_eq!(c["weight_decay"], 0.0);
+    assert_eq!(c["schedule"]["kind"], "constant");
+    assert_eq!(
+        (c["epochs"].as_u64(), c["batch"].as_u64()),
+        (Some(1), Some(16))
+    );
+    assert_eq!(c["augment"]["pad"], 1);
+    assert_eq!(c["augment"]["pad_mode"], "reflect");
+    assert_eq!(c["augment"]["flip"], false);
+    assert!(printed.contains("then the `train` recipe of tests/fixtures/run/recipe.resnet"));
+    assert!(
+        printed.ends_with("iter-6"),
+        "96 images in batches of 16: {printed}"
+    );
+
+    let (c, printed) = config(&["--lr", "0.05", "--flip", "true", "--schedule", "cosine"]);
+    assert_eq!(c["optimizer"], "adam", "kept from the recipe");
+    assert_eq!(c["lr"], 0.05);
+    assert_eq!(c["augment"]["flip"], true);
+    assert_eq!(c["schedule"]["kind"], "cosine");
+    assert!(printed.contains("then command-line flags"), "{printed}");
 }

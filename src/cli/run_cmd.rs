@@ -71,6 +71,15 @@ pub(super) struct RunArgs {
     /// Apply weight decay to BN parameters, biases and λ too.
     #[arg(long)]
     decay_bn_bias: bool,
+    /// Pixels of padding before the random crop (0: no crop).
+    #[arg(long, value_name = "N")]
+    pad: Option<usize>,
+    /// How the padding is filled: zero or reflect.
+    #[arg(long, value_name = "MODE", value_parser = ["zero", "reflect"])]
+    pad_mode: Option<String>,
+    /// Random horizontal flips on (true) or off (false).
+    #[arg(long, value_name = "BOOL")]
+    flip: Option<bool>,
     /// Seeds initialisation, shuffling, augmentation and dropout: a CPU run repeats exactly.
     #[arg(long)]
     seed: Option<u64>,
@@ -87,6 +96,26 @@ pub(super) struct RunArgs {
     /// (`--epochs` may extend it).
     #[arg(long, value_name = "DIR")]
     resume: Option<PathBuf>,
+}
+
+impl RunArgs {
+    /// True when a flag changes a training setting (the model's recipe or the defaults).
+    fn has_training_flags(&self) -> bool {
+        self.epochs.is_some()
+            || self.batch.is_some()
+            || self.lr.is_some()
+            || self.optimizer.is_some()
+            || self.momentum.is_some()
+            || self.nesterov.is_some()
+            || self.weight_decay.is_some()
+            || self.schedule.is_some()
+            || self.warmup_epochs.is_some()
+            || self.lambda_lr.is_some()
+            || self.decay_bn_bias
+            || self.pad.is_some()
+            || self.pad_mode.is_some()
+            || self.flip.is_some()
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -269,9 +298,13 @@ fn run_inner(args: &RunArgs) -> Result<(), Exit> {
                 &source,
                 data.shape(),
             );
+            c.apply_recipe(&network.recipe);
             c.overrides = args.model.set.clone();
             if let Some(n) = &args.model.network {
                 c.overrides.push(format!("--network={n}"));
+            }
+            if args.has_training_flags() {
+                c.origin += ", then command-line flags";
             }
             apply_flags(&mut c, args).map_err(|e| {
                 eprintln!("error[E0704]: {e}");
@@ -415,6 +448,32 @@ fn apply_flags(c: &mut TrainConfig, a: &RunArgs) -> Result<(), String> {
         c.lambda_lr = a.lambda_lr;
     }
     c.decay_bn_bias |= a.decay_bn_bias;
+    if let Some(p) = a.pad {
+        c.augment.pad = p;
+        c.augment.crop = p > 0;
+    }
+    if let Some(m) = &a.pad_mode {
+        c.augment.pad_mode = if m == "reflect" {
+            crate::data::PadMode::Reflect
+        } else {
+            crate::data::PadMode::Zero
+        };
+    }
+    if let Some(f) = a.flip {
+        c.augment.flip = f;
+    }
+    if c.lr < 0.0 || !c.lr.is_finite() {
+        return Err(format!("--lr must be a finite number ≥ 0, not {}", c.lr));
+    }
+    if !(0.0..1.0).contains(&c.momentum) {
+        return Err(format!("--momentum must be in [0, 1), not {}", c.momentum));
+    }
+    if c.weight_decay < 0.0 || !c.weight_decay.is_finite() {
+        return Err(format!(
+            "--weight-decay must be ≥ 0, not {}",
+            c.weight_decay
+        ));
+    }
     if let Some(v) = a.seed {
         c.seed = v;
     }

@@ -222,7 +222,10 @@ pub(super) fn builtin_symbols() -> HashSet<String> {
         .iter()
         .flat_map(|list| list.iter().map(|s| s.to_string()))
         .collect();
-    for s in super::shortcut::SHORTCUT_SYMBOLS {
+    for s in super::shortcut::SHORTCUT_SYMBOLS
+        .iter()
+        .chain(super::recipe::RECIPE_SYMBOLS)
+    {
         symbols.insert(s.to_string());
     }
     symbols

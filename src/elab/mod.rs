@@ -11,6 +11,7 @@ mod expr;
 mod layers;
 mod names;
 mod program;
+mod recipe;
 mod shortcut;
 mod stmt;
 mod value;
@@ -18,6 +19,7 @@ mod value;
 pub use expr::FUNCTIONS;
 pub use layers::{layer_docs, LayerDoc};
 pub use program::{Override, Program};
+pub use recipe::{Recipe, RECIPE_KEYS};
 pub use shortcut::shortcut_docs;
 pub use value::{Ty, Value};
 
@@ -44,6 +46,8 @@ pub struct Elaborated {
     pub shapes: HashMap<NodeId, Shape>,
     /// The network that was elaborated.
     pub network: String,
+    /// Its `train { … }` recipe (empty without one).
+    pub recipe: Recipe,
 }
 
 /// Elaborates the network `network` (or the only network of the main file) of a
@@ -65,6 +69,7 @@ pub fn elaborate(
         graph: elab.graph,
         shapes: elab.shapes,
         network: def.name.name.clone(),
+        recipe: elab.recipe,
     })
 }
 
@@ -116,6 +121,8 @@ struct Elab<'a> {
     too_large: bool,
     /// Repetitions of `repeat` bodies so far, limited like nodes.
     repetitions: usize,
+    /// The network's `train { … }` recipe.
+    recipe: Recipe,
 }
 
 impl<'a> Elab<'a> {
@@ -138,6 +145,7 @@ impl<'a> Elab<'a> {
             depth: 0,
             transparent: false,
             symbols: layers::builtin_symbols(),
+            recipe: Recipe::default(),
             too_large: false,
             repetitions: 0,
         };

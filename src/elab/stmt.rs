@@ -71,6 +71,10 @@ impl<'a> Elab<'a> {
     ) -> Option<Value> {
         match &stmt.kind {
             StmtKind::Input(shape) => self.input(shape, stmt.span, env, cur, network_top),
+            StmtKind::Train { entries } => {
+                self.train(entries, stmt.span, env, network_top);
+                cur
+            }
             StmtKind::Let { name, value } => {
                 let v = self.eval(value, env, &cur);
                 let is_tensor = matches!(v, Value::Tensor(_));

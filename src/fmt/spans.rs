@@ -71,6 +71,7 @@ fn erase_stmt(stmt: &mut Stmt) {
             erase_expr(value);
         }
         StmtKind::Assert { cond, .. } => erase_expr(cond),
+        StmtKind::Train { entries } => entries.iter_mut().for_each(erase_arg),
         StmtKind::Stage {
             name,
             body,

@@ -100,6 +100,35 @@ impl Printer<'_> {
                     indent(concat(vec![Doc::Line, text(format!("\"{message}\""))])),
                 ])),
             }),
+            StmtKind::Train { entries } if entries.is_empty() => simple(text("train {}")),
+            StmtKind::Train { entries } => {
+                // `train { a: 1, b: 2 }` when it fits; else one line per source line of
+                // entries, each ending with a comma.
+                let mut inner = Vec::new();
+                for (i, entry) in entries.iter().enumerate() {
+                    if i > 0 {
+                        let between = e
+                            .source
+                            .get(entries[i - 1].span.end as usize..entry.span.start as usize)
+                            .unwrap_or("");
+                        if between.contains('\n') {
+                            inner.extend([text(","), Doc::Line]);
+                        } else {
+                            inner.push(text(", "));
+                        }
+                    } else {
+                        inner.push(Doc::Line);
+                    }
+                    inner.push(e.arg(entry));
+                }
+                simple(group(concat(vec![
+                    text("train {"),
+                    indent(concat(inner)),
+                    Doc::IfBreak(","),
+                    Doc::Line,
+                    text("}"),
+                ])))
+            }
             StmtKind::Expr { expr, alias } => {
                 let mut parts = vec![e.expr(expr)];
                 if let Some(alias) = alias {

@@ -46,6 +46,8 @@ pub struct Network {
     pub shapes: HashMap<NodeId, Shape>,
     /// The sources, to render diagnostics that point into them (weight reports).
     pub sources: SourceMap,
+    /// The model file's `train { … }` recipe (empty without one).
+    pub recipe: crate::elab::Recipe,
     plan: Arc<Plan>,
 }
 
@@ -85,12 +87,16 @@ pub fn compile_file(path: &Path, options: &Options) -> Result<Network, CompileEr
 
 fn finish(compilation: driver::Compilation) -> Result<Network, CompileError> {
     match compilation.result {
-        Ok(checked) => Ok(Network::new(
-            checked.elaborated.network,
-            checked.elaborated.graph,
-            checked.info.shapes,
-            compilation.sources,
-        )),
+        Ok(checked) => {
+            let mut network = Network::new(
+                checked.elaborated.network,
+                checked.elaborated.graph,
+                checked.info.shapes,
+                compilation.sources,
+            );
+            network.recipe = checked.elaborated.recipe;
+            Ok(network)
+        }
         Err(diagnostics) => Err(CompileError {
             rendered: render::to_string(&compilation.sources, &diagnostics),
             diagnostics,
@@ -112,6 +118,7 @@ impl Network {
             graph,
             shapes,
             sources,
+            recipe: crate::elab::Recipe::default(),
             plan,
         }
     }

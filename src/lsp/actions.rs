@@ -162,6 +162,7 @@ fn search<'a>(body: &'a Body, start: usize, end: usize, found: &mut Found<'a>) {
             StmtKind::Input(_)
             | StmtKind::Let { .. }
             | StmtKind::Assert { .. }
+            | StmtKind::Train { .. }
             | StmtKind::Expr { .. } => {}
         }
     }

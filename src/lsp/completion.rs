@@ -305,6 +305,10 @@ fn keywords(items: &mut Items) {
         ("input", "input [${1:3}, ${2:224}, ${3:224}]"),
         ("assert", "assert ${1:condition}, \"${2:message}\""),
         ("csp", "csp(split: ${1:0.5}) {\n\t$0\n}"),
+        (
+            "train",
+            "train {\n\toptimizer: ${1:sgd}, lr: ${2:0.1}, epochs: ${3:200}, batch: ${4:128}\n\t$0\n}",
+        ),
         ("block", "block ${1:name}(${2}) {\n\t$0\n}"),
         (
             "network",

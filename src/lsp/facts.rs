@@ -340,6 +340,11 @@ fn body_regions(body: &Body, out: &mut Vec<Region>) {
             StmtKind::Input(e)
             | StmtKind::Let { value: e, .. }
             | StmtKind::Assert { cond: e, .. } => expr_regions(e, out),
+            StmtKind::Train { entries } => {
+                for entry in entries {
+                    expr_regions(&entry.value, out);
+                }
+            }
             StmtKind::Stage {
                 body,
                 with_shortcut,

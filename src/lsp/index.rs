@@ -324,6 +324,11 @@ impl Builder {
                 self.bind(&name.name, id);
             }
             StmtKind::Assert { cond, .. } => self.expr(cond),
+            StmtKind::Train { entries } => {
+                for entry in entries {
+                    self.expr(&entry.value);
+                }
+            }
             StmtKind::Stage {
                 name,
                 body,

@@ -141,6 +141,8 @@ pub enum StmtKind {
         then: Body,
         otherwise: Option<Body>,
     },
+    /// `train { key: value, … }`: the training recipe.
+    Train { entries: Vec<Arg> },
     /// A tensor expression as a statement, optionally naming its node (`as name`).
     Expr { expr: Expr, alias: Option<Ident> },
 }

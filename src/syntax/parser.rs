@@ -159,6 +159,7 @@ fn is_noise(rule: Rule) -> bool {
             | Rule::k_residual
             | Rule::k_from
             | Rule::k_csp
+            | Rule::k_train
             | Rule::k_if
             | Rule::k_then
             | Rule::k_else
@@ -382,6 +383,9 @@ impl Builder<'_> {
         let mut next = || parts.next();
         let kind = match rule {
             Rule::input_stmt => ast::StmtKind::Input(self.expr(next().unwrap())),
+            Rule::train_stmt => ast::StmtKind::Train {
+                entries: parts.map(|p| self.arg(p)).collect(),
+            },
             Rule::let_stmt => ast::StmtKind::Let {
                 name: self.ident(next().unwrap()),
                 value: self.expr(next().unwrap()),
@@ -1827,6 +1831,13 @@ block preact(width: int, stride: int = 1, dropout: float = 0.0, role: start | mi
                     collect_expr(value, spans);
                 }
                 StmtKind::Assert { cond, .. } => collect_expr(cond, spans),
+                StmtKind::Train { entries } => {
+                    for entry in entries {
+                        spans.push(entry.span);
+                        spans.extend(entry.name.as_ref().map(|n| n.span));
+                        collect_expr(&entry.value, spans);
+                    }
+                }
                 StmtKind::Stage {
                     name,
                     body,

@@ -1,7 +1,8 @@
 //! The resolved training configuration: defaults for the dataset, then the command
 //! line's flags. Saved as `config.json` in the run directory and read back on resume.
 
-use crate::data::{Augment, DataSource};
+use crate::data::{Augment, DataSource, PadMode};
+use crate::elab::Recipe;
 use serde::{Deserialize, Serialize};
 
 /// The optimiser.
@@ -56,6 +57,10 @@ pub struct TrainConfig {
     pub workers: usize,
     /// Also write a checkpoint every N iterations (0: only at epoch ends).
     pub checkpoint_every: u64,
+    /// Where the settings came from, as printed (`dataset defaults`, the model's recipe,
+    /// flags).
+    #[serde(default)]
+    pub origin: String,
 }
 
 impl TrainConfig {
@@ -91,6 +96,90 @@ impl TrainConfig {
             seed: 0,
             workers: 2,
             checkpoint_every: 0,
+            origin: format!("defaults for {source}"),
+        }
+    }
+
+    /// Applies a model file's `train { … }` recipe (entries checked by elaboration).
+    pub fn apply_recipe(&mut self, recipe: &Recipe) {
+        if recipe.is_empty() {
+            return;
+        }
+        self.origin += &format!(", then the `train` recipe of {}", self.model);
+        if let Some(o) = &recipe.optimizer {
+            self.optimizer = match o.as_str() {
+                "adam" => OptimizerKind::Adam,
+                "adamw" => OptimizerKind::Adamw,
+                _ => OptimizerKind::Sgd,
+            };
+        }
+        let set = |slot: &mut f64, v: Option<f64>| {
+            if let Some(v) = v {
+                *slot = v;
+            }
+        };
+        set(&mut self.lr, recipe.lr);
+        set(&mut self.momentum, recipe.momentum);
+        set(&mut self.weight_decay, recipe.weight_decay);
+        set(&mut self.warmup_epochs, recipe.warmup);
+        if let Some(v) = recipe.nesterov {
+            self.nesterov = v;
+        }
+        if let Some(v) = recipe.epochs {
+            self.epochs = v;
+        }
+        if let Some(v) = recipe.batch {
+            self.batch = v;
+        }
+        if recipe.lambda_lr.is_some() {
+            self.lambda_lr = recipe.lambda_lr;
+        }
+        if let Some(v) = recipe.decay_bn_bias {
+            self.decay_bn_bias = v;
+        }
+        match recipe.schedule.as_deref() {
+            Some("constant") => self.schedule = Schedule::Constant,
+            Some("cosine") => self.schedule = Schedule::Cosine,
+            Some("multistep") => {
+                self.schedule = Schedule::Multistep {
+                    milestones: recipe.milestones.clone().unwrap_or_default(),
+                    gamma: recipe.gamma.unwrap_or(0.1),
+                    by_iteration: recipe.by_iteration.unwrap_or(false),
+                }
+            }
+            _ => {
+                // Milestones or gamma alone refine the current multistep schedule.
+                if let Schedule::Multistep {
+                    milestones,
+                    gamma,
+                    by_iteration,
+                } = &mut self.schedule
+                {
+                    if let Some(m) = &recipe.milestones {
+                        *milestones = m.clone();
+                    }
+                    if let Some(g) = recipe.gamma {
+                        *gamma = g;
+                    }
+                    if let Some(b) = recipe.by_iteration {
+                        *by_iteration = b;
+                    }
+                }
+            }
+        }
+        if let Some(p) = recipe.pad {
+            self.augment.pad = p;
+            self.augment.crop = p > 0;
+        }
+        if let Some(m) = &recipe.pad_mode {
+            self.augment.pad_mode = if m == "reflect" {
+                PadMode::Reflect
+            } else {
+                PadMode::Zero
+            };
+        }
+        if let Some(f) = recipe.flip {
+            self.augment.flip = f;
         }
     }
 
@@ -164,6 +253,9 @@ impl TrainConfig {
             self.warmup_epochs
         );
         s += &format!("epochs {}, seed {}", self.epochs, self.seed);
+        if !self.origin.is_empty() {
+            s += &format!("\nsettings: {}", self.origin);
+        }
         s
     }
 }

@@ -8,6 +8,7 @@
 pub mod checkpoint;
 pub mod config;
 pub mod metrics;
+pub mod plots;
 pub mod run;
 pub mod trainer;
 

@@ -243,8 +243,11 @@ pub fn train<B: AutodiffBackend>(
         checkpoint::write_atomic(&metrics_path, to_jsonl(&state.metrics).as_bytes()).map_err(
             |e| TrainError::Write(format!("cannot write {}: {e}", metrics_path.display())),
         )?;
+        super::plots::curves(&state.metrics, &run.join("curves.svg")).map_err(TrainError::Write)?;
         let lambdas = trainer.lambdas();
         if !lambdas.is_empty() {
+            super::plots::lambda_histogram(&lambdas, epoch + 1, &run.join("lambda.svg"))
+                .map_err(TrainError::Write)?;
             let (lo, hi) = lambdas
                 .iter()
                 .fold((f32::MAX, f32::MIN), |(lo, hi), &l| (lo.min(l), hi.max(l)));
