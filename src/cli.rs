@@ -17,6 +17,8 @@ use std::path::PathBuf;
 mod data_cmd;
 mod fmt_cmd;
 #[cfg(feature = "cpu")]
+mod infer_cmd;
+#[cfg(feature = "cpu")]
 mod run_cmd;
 
 pub const EXIT_OK: i32 = 0;
@@ -102,6 +104,10 @@ enum Command {
     /// Evaluate a trained model: accuracy, per-class accuracy, confusion matrix.
     #[cfg(feature = "cpu")]
     Eval(Box<run_cmd::EvalArgs>),
+    /// Run a model forward (evaluation mode) on inputs with trained weights: top classes,
+    /// and the logits written to a file.
+    #[cfg(feature = "cpu")]
+    Infer(Box<infer_cmd::InferArgs>),
     /// Run the language server on stdin/stdout (for editors).
     Lsp,
     /// Rewrite files in the canonical layout (directories: every `*.resnet` inside).
@@ -143,6 +149,8 @@ where
         Command::Run(args) => run_cmd::run(&args),
         #[cfg(feature = "cpu")]
         Command::Eval(args) => run_cmd::eval(&args),
+        #[cfg(feature = "cpu")]
+        Command::Infer(args) => infer_cmd::run(&args),
         Command::Lsp => crate::lsp::run_stdio(),
     }
 }

@@ -411,8 +411,8 @@ fn train<B: AutodiffBackend>(
 }
 
 #[cfg(not(feature = "cuda"))]
-fn no_cuda() -> Exit {
-    eprintln!("error: this resc was built without the CUDA backend; rebuild with `cargo build --release --features cuda`");
+pub(super) fn no_cuda() -> Exit {
+    eprintln!("error[E0505]: this resc was built without the CUDA backend; rebuild with `cargo build --release --features cuda`");
     EXIT_USAGE
 }
 

@@ -57,6 +57,11 @@ codes! {
     E0304 = "E0304", "group count does not divide the channels";
     E0305 = "E0305", "invalid channel split";
     E0306 = "E0306", "shortcut cannot produce the residual's shape";
+    E0501 = "E0501", "weights cannot be read";
+    E0502 = "E0502", "weights do not fit the model";
+    E0503 = "E0503", "input cannot be read";
+    E0504 = "E0504", "input does not fit the model";
+    E0505 = "E0505", "backend not compiled in";
     E0601 = "E0601", "dataset not found";
     E0602 = "E0602", "dataset file missing or unreadable";
     E0603 = "E0603", "truncated or malformed data file";

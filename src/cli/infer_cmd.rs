@@ -1,0 +1,657 @@
+//! `resc infer FILE --weights W --input X`: one evaluation-mode forward pass (BN on its
+//! running statistics, no dropout), with the outputs written to a file and the top
+//! classes printed.
+//!
+//! Weights: a safetensors state dict (names as in the model file, or `--names
+//! torchvision`), a `resc run` directory or checkpoint (`model.mpk`). Inputs: a
+//! safetensors or `.npy` array `[N, C, H, W]` / `[C, H, W]`, or image files (PNG, JPEG)
+//! of the model's size.
+
+use super::run_cmd::BackendKind;
+use super::{Format, ModelArgs, EXIT_DIAGNOSTICS, EXIT_IO, EXIT_OK, EXIT_USAGE};
+use crate::diag::{render, Code, Diagnostic, Severity};
+use crate::driver::Options;
+use crate::lower::{self, LoadReport, NameMap, Net, Network};
+use crate::train::checkpoint;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+use burn_store::{ModuleStore, SafetensorsStore};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(super) enum Names {
+    /// The model file's own names (`layer1.0.residual.conv1.weight`).
+    Resc,
+    /// torchvision / timm ResNet names (`layer1.0.conv1.weight`, `downsample.0`).
+    Torchvision,
+}
+
+#[derive(clap::Args, Debug)]
+pub(super) struct InferArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// A safetensors state dict, a `resc run` directory, a checkpoint directory or a
+    /// `model.mpk`.
+    #[arg(long, value_name = "W", required_unless_present = "random_init")]
+    weights: Option<PathBuf>,
+    /// How the state dict names its tensors.
+    #[arg(long, value_enum, default_value = "resc")]
+    names: Names,
+    /// Run with the model's random initialisation (no weights): for smoke tests.
+    #[arg(long, conflicts_with = "weights")]
+    random_init: bool,
+    /// An array file (`.safetensors`, `.npy`: [N, C, H, W] or [C, H, W]) or image files
+    /// (`.png`, `.jpg`) of the model's input size; repeat for a batch of images.
+    #[arg(long, value_name = "X", required = true)]
+    input: Vec<PathBuf>,
+    /// Per-channel mean subtracted from images (scaled to [0, 1]) before the forward pass.
+    #[arg(long, value_delimiter = ',', value_name = "M,M,M")]
+    mean: Vec<f32>,
+    /// Per-channel standard deviation images are divided by.
+    #[arg(long, value_delimiter = ',', value_name = "S,S,S")]
+    std: Vec<f32>,
+    /// Write the outputs (logits, [N, classes]) to a `.safetensors` or `.npy` file.
+    #[arg(long, value_name = "OUT")]
+    output: Option<PathBuf>,
+    /// Classes shown per input.
+    #[arg(long, default_value_t = 5)]
+    top: usize,
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+    /// cpu (Burn's flex backend) or cuda (needs a build with `--features cuda`).
+    #[arg(long, value_enum, default_value = "cpu")]
+    backend: BackendKind,
+    /// The GPU to use with `--backend cuda`.
+    #[arg(long, default_value_t = 0)]
+    device: usize,
+}
+
+/// A failure and its exit code, already printed.
+type Exit = i32;
+
+pub(super) fn run(args: &InferArgs) -> i32 {
+    match infer(args) {
+        Ok(()) => EXIT_OK,
+        Err(code) => code,
+    }
+}
+
+fn infer(args: &InferArgs) -> Result<(), Exit> {
+    let options = Options {
+        network: args.model.network.clone(),
+        overrides: args.model.set.clone(),
+    };
+    let network = lower::compile_file(&args.model.file, &options).map_err(|e| {
+        eprint!("{e}");
+        if e.diagnostics.is_empty() {
+            eprintln!();
+            EXIT_IO
+        } else {
+            EXIT_DIAGNOSTICS
+        }
+    })?;
+    let input = read_input(args, network.input_shape())?;
+    let logits = match args.backend {
+        BackendKind::Cpu => {
+            forward::<burn::backend::Flex>(&network, args, input, &Default::default())?
+        }
+        #[cfg(feature = "cuda")]
+        BackendKind::Cuda => forward::<burn::backend::Cuda>(
+            &network,
+            args,
+            input,
+            &burn::backend::cuda::CudaDevice::new(args.device),
+        )?,
+        #[cfg(not(feature = "cuda"))]
+        BackendKind::Cuda => return Err(super::run_cmd::no_cuda()),
+    };
+    if let Some(path) = &args.output {
+        write_output(path, &logits).map_err(|e| {
+            eprintln!("error[E0703]: cannot write {}: {e}", path.display());
+            EXIT_IO
+        })?;
+    }
+    report(args, &logits);
+    Ok(())
+}
+
+/// The logits of one forward pass: values and `[N, classes]`.
+struct Logits {
+    values: Vec<f32>,
+    shape: [usize; 2],
+}
+
+fn forward<B: Backend>(
+    network: &Network,
+    args: &InferArgs,
+    input: Input,
+    device: &B::Device,
+) -> Result<Logits, Exit> {
+    let net = network.build::<B>(device);
+    let net = match &args.weights {
+        None => {
+            eprintln!("warning: --random-init: the outputs come from randomly initialised weights");
+            net
+        }
+        Some(w) => load_weights(network, net, w, args.names, device)?,
+    };
+    let x = Tensor::<B, 4>::from_data(TensorData::new(input.values, input.shape), device);
+    let y = net.forward(x);
+    let [n, k] = y.dims();
+    let values: Vec<f32> = y.into_data().convert::<f32>().to_vec().unwrap_or_default();
+    Ok(Logits {
+        values,
+        shape: [n, k],
+    })
+}
+
+/// Loads `weights` into `net`: a state dict must fill every tensor of the net, with the
+/// right shapes (E0502, at the layers' source); unused keys are warnings.
+fn load_weights<B: Backend>(
+    network: &Network,
+    mut net: Net<B>,
+    weights: &Path,
+    names: Names,
+    device: &B::Device,
+) -> Result<Net<B>, Exit> {
+    let unreadable = |what: String| {
+        eprintln!(
+            "error[E0501]: cannot read the weights {}: {what}",
+            weights.display()
+        );
+        EXIT_IO
+    };
+    if !weights.exists() {
+        return Err(unreadable("no such file or directory".into()));
+    }
+    let record = if weights.is_dir() {
+        Some(match checkpoint::latest(weights) {
+            Ok((dir, _)) => dir.join("model.mpk"),
+            Err(_) => weights.join("model.mpk"),
+        })
+    } else if weights.extension().is_some_and(|e| e == "mpk") {
+        Some(weights.to_path_buf())
+    } else {
+        None
+    };
+    if let Some(record) = record {
+        if !record.is_file() {
+            return Err(unreadable(format!(
+                "a directory without a checkpoint (looked for {})",
+                record.display()
+            )));
+        }
+        return net
+            .load_record(&record, device)
+            .map_err(|e| unreadable(format!("{}: {e}", record.display())));
+    }
+    let map = match names {
+        Names::Resc => NameMap::new(),
+        Names::Torchvision => NameMap::torchvision(),
+    };
+    let report = net
+        .load_safetensors(weights, &map)
+        .map_err(|e| unreadable(format!("not a safetensors file ({e})")))?;
+    let diags = load_diagnostics(&report, weights);
+    if !diags.is_empty() {
+        eprint!("{}", render::to_string(&network.sources, &diags));
+    }
+    if crate::diag::has_errors(&diags) {
+        return Err(EXIT_DIAGNOSTICS);
+    }
+    Ok(net)
+}
+
+/// The load report as diagnostics: each missing or mismatched tensor at the layer that
+/// owns it (E0502), unused keys as one warning.
+pub(super) fn load_diagnostics(report: &LoadReport, weights: &Path) -> Vec<Diagnostic> {
+    let file = weights.display();
+    let mut diags = Vec::new();
+    // One diagnostic per layer (a BN has four tensors), the first few layers in full.
+    let mut layers: Vec<(crate::source::Span, Vec<&str>)> = Vec::new();
+    for m in &report.missing {
+        match layers.iter_mut().find(|(span, _)| *span == m.span) {
+            Some((_, keys)) => keys.push(&m.key),
+            None => layers.push((m.span, vec![&m.key])),
+        }
+    }
+    const SHOWN: usize = 6;
+    for (i, (span, keys)) in layers.iter().enumerate().take(SHOWN) {
+        // `layer1.0.bn1.weight`, `layer1.0.bn1.bias` → `layer1.0.bn1` (weight, bias).
+        let mut owners: Vec<&str> = Vec::new();
+        let mut tensors: Vec<&str> = Vec::new();
+        for key in keys {
+            let (owner, tensor) = key.rsplit_once('.').unwrap_or(("", key));
+            if !owners.contains(&owner) {
+                owners.push(owner);
+            }
+            if !tensors.contains(&tensor) {
+                tensors.push(tensor);
+            }
+        }
+        let mut d = Diagnostic::error(
+            Code::E0502,
+            format!(
+                "{file} has no `{}` for `{}`",
+                tensors.join("`, `"),
+                owners.join("`, `")
+            ),
+        )
+        .at(*span, "this layer's weights are missing");
+        if i == 0 {
+            d = d.hint("`--names torchvision` reads torchvision/timm names; `resc graph FILE --emit text` lists the model's");
+        }
+        diags.push(d);
+    }
+    if layers.len() > SHOWN {
+        let tensors: usize = layers[SHOWN..].iter().map(|l| l.1.len()).sum();
+        diags.push(Diagnostic::error(
+            Code::E0502,
+            format!(
+                "and {} more layers without weights ({tensors} tensors)",
+                layers.len() - SHOWN
+            ),
+        ));
+    }
+    for m in &report.mismatched {
+        diags.push(
+            Diagnostic::error(
+                Code::E0502,
+                format!(
+                    "`{}` is {:?} in {file}, the model's `{}` is {:?}",
+                    m.key, m.found, m.name, m.expected
+                ),
+            )
+            .at(m.span, format!("this layer expects {:?}", m.expected)),
+        );
+    }
+    for e in &report.errors {
+        diags.push(Diagnostic::error(Code::E0502, e.clone()));
+    }
+    if !report.unexpected.is_empty() {
+        let mut keys: Vec<&str> = report.unexpected.iter().map(String::as_str).collect();
+        let more = keys.len().saturating_sub(8);
+        keys.truncate(8);
+        let mut d = Diagnostic::error(
+            Code::E0502,
+            format!(
+                "{} tensors of {file} are not used by the model: {}{}",
+                report.unexpected.len(),
+                keys.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            ),
+        );
+        d.severity = Severity::Warning;
+        diags.push(d);
+    }
+    diags
+}
+
+/// An input batch: values (row-major) and `[N, C, H, W]`.
+struct Input {
+    values: Vec<f32>,
+    shape: [usize; 4],
+}
+
+fn read_input(args: &InferArgs, expected: [usize; 3]) -> Result<Input, Exit> {
+    let bad = |path: &Path, why: String| {
+        eprintln!(
+            "error[E0503]: cannot read the input {}: {why}",
+            path.display()
+        );
+        EXIT_IO
+    };
+    let ext = |p: &Path| {
+        p.extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default()
+    };
+    let images = args
+        .input
+        .iter()
+        .all(|p| matches!(ext(p).as_str(), "png" | "jpg" | "jpeg"));
+    let input = if images {
+        let mut values = Vec::new();
+        for path in &args.input {
+            values.extend(read_image(path, expected).map_err(|e| bad(path, e))?);
+        }
+        let plane = expected[1] * expected[2];
+        normalise(&mut values, expected[0], plane, &args.mean, &args.std).map_err(|e| {
+            eprintln!("error: {e}");
+            EXIT_USAGE
+        })?;
+        Input {
+            values,
+            shape: [args.input.len(), expected[0], expected[1], expected[2]],
+        }
+    } else {
+        if args.input.len() != 1 {
+            eprintln!("error: give one array file, or several image files (.png, .jpg)");
+            return Err(EXIT_USAGE);
+        }
+        let path = &args.input[0];
+        let (values, shape) = match ext(path).as_str() {
+            "safetensors" => read_safetensors(path),
+            "npy" => std::fs::read(path)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| read_npy(&bytes)),
+            other => Err(format!(
+                "unknown input format `.{other}` (expected .safetensors, .npy, .png or .jpg)"
+            )),
+        }
+        .map_err(|e| bad(path, e))?;
+        let shape = match shape[..] {
+            [c, h, w] => [1, c, h, w],
+            [n, c, h, w] => [n, c, h, w],
+            _ => {
+                return Err(bad(
+                    path,
+                    format!("an array of shape {shape:?} (expected [N, C, H, W] or [C, H, W])"),
+                ))
+            }
+        };
+        Input { values, shape }
+    };
+    if input.shape[1..] != expected[..] || input.shape[0] == 0 {
+        eprintln!(
+            "error[E0504]: the input is {:?}; `{}` reads [N, {}, {}, {}]",
+            input.shape,
+            args.model.file.display(),
+            expected[0],
+            expected[1],
+            expected[2]
+        );
+        return Err(EXIT_DIAGNOSTICS);
+    }
+    Ok(input)
+}
+
+/// An image as `[C, H, W]` values in [0, 1]: grey for one channel, RGB for three.
+fn read_image(path: &Path, [c, h, w]: [usize; 3]) -> Result<Vec<f32>, String> {
+    let img = image::open(path).map_err(|e| e.to_string())?;
+    if (img.width() as usize, img.height() as usize) != (w, h) {
+        return Err(format!(
+            "a {}×{} image; the model reads {w}×{h} (resize it first)",
+            img.width(),
+            img.height()
+        ));
+    }
+    let planes: Vec<Vec<f32>> = match c {
+        1 => vec![img
+            .to_luma8()
+            .pixels()
+            .map(|p| f32::from(p.0[0]) / 255.0)
+            .collect()],
+        3 => {
+            let rgb = img.to_rgb8();
+            (0..3)
+                .map(|k| rgb.pixels().map(|p| f32::from(p.0[k]) / 255.0).collect())
+                .collect()
+        }
+        _ => return Err(format!("the model reads {c} channels; images have 1 or 3")),
+    };
+    Ok(planes.concat())
+}
+
+/// Subtracts `mean` and divides by `std` per channel of images `[C, H·W]` laid end to end
+/// (`mean`, `std`: empty, one value, or one per channel).
+fn normalise(
+    values: &mut [f32],
+    channels: usize,
+    plane: usize,
+    mean: &[f32],
+    std: &[f32],
+) -> Result<(), String> {
+    let per_channel = |v: &[f32], default: f32, what: &str| -> Result<Vec<f32>, String> {
+        match v.len() {
+            0 => Ok(vec![default; channels]),
+            1 => Ok(vec![v[0]; channels]),
+            n if n == channels => Ok(v.to_vec()),
+            n => Err(format!(
+                "--{what} has {n} values; the model has {channels} channels"
+            )),
+        }
+    };
+    let mean = per_channel(mean, 0.0, "mean")?;
+    let std = per_channel(std, 1.0, "std")?;
+    if std.iter().any(|s| *s == 0.0 || !s.is_finite()) {
+        return Err("--std must be non-zero".into());
+    }
+    for (i, v) in values.iter_mut().enumerate() {
+        let c = (i / plane.max(1)) % channels;
+        *v = (*v - mean[c]) / std[c];
+    }
+    Ok(())
+}
+
+/// The only tensor of a safetensors file (or the one named `input`), as f32.
+fn read_safetensors(path: &Path) -> Result<(Vec<f32>, Vec<usize>), String> {
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let mut store = SafetensorsStore::from_bytes(Some(bytes));
+    let all = store
+        .get_all_snapshots()
+        .map_err(|e| format!("not a safetensors file ({e})"))?;
+    let snapshot = match all.len() {
+        0 => return Err("the file holds no tensor".into()),
+        1 => all.values().next().expect("one tensor"),
+        _ => all.get("input").ok_or_else(|| {
+            let mut keys: Vec<&String> = all.keys().collect();
+            keys.sort();
+            format!("{} tensors and none named `input`: {keys:?}", all.len())
+        })?,
+    };
+    let data = snapshot.to_data().map_err(|e| e.to_string())?;
+    let shape = data.shape.to_vec();
+    let values = data
+        .convert::<f32>()
+        .to_vec::<f32>()
+        .map_err(|e| format!("{e:?}"))?;
+    Ok((values, shape))
+}
+
+/// A NumPy `.npy` array of little-endian float32 or float64 in C order.
+fn read_npy(bytes: &[u8]) -> Result<(Vec<f32>, Vec<usize>), String> {
+    let malformed = |why: &str| format!("not a .npy array ({why})");
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err(malformed("no NumPy magic"));
+    }
+    let (len, start) = match bytes[6] {
+        1 => (usize::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        _ => return Err(malformed("unknown version")),
+    };
+    let header = bytes
+        .get(start..start + len)
+        .and_then(|h| std::str::from_utf8(h).ok())
+        .ok_or_else(|| malformed("truncated header"))?;
+    let field = |key: &str| -> Option<&str> {
+        let at = header.find(&format!("'{key}'"))? + key.len() + 2;
+        let rest = header[at..].trim_start().strip_prefix(':')?.trim_start();
+        Some(rest)
+    };
+    let descr = field("descr").ok_or_else(|| malformed("no descr"))?;
+    let size = if descr.starts_with("'<f4'") {
+        4
+    } else if descr.starts_with("'<f8'") {
+        8
+    } else {
+        return Err(format!(
+            "unsupported dtype {} (float32 or float64, little-endian)",
+            descr.split(',').next().unwrap_or(descr)
+        ));
+    };
+    if field("fortran_order").is_some_and(|v| v.starts_with("True")) {
+        return Err("a Fortran-order array (save it in C order)".into());
+    }
+    let shape_text = field("shape").ok_or_else(|| malformed("no shape"))?;
+    let inner = shape_text
+        .strip_prefix('(')
+        .and_then(|s| s.split(')').next())
+        .ok_or_else(|| malformed("bad shape"))?;
+    let shape = inner
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<usize>().map_err(|_| malformed("bad shape")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let count: usize = shape.iter().product();
+    let data = &bytes[start + len..];
+    if data.len() != count * size {
+        return Err(format!(
+            "truncated or padded data: {} bytes for {count} values of {size} bytes",
+            data.len()
+        ));
+    }
+    let values = if size == 4 {
+        data.chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect()
+    } else {
+        data.chunks_exact(8)
+            .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32)
+            .collect()
+    };
+    Ok((values, shape))
+}
+
+/// Writes `[N, classes]` logits as `.npy` (float32) or safetensors (tensor `output`).
+fn write_output(path: &Path, logits: &Logits) -> Result<(), String> {
+    let bytes = match path.extension().and_then(|e| e.to_str()) {
+        Some("npy") => npy_bytes(&logits.values, &logits.shape),
+        Some("safetensors") => safetensors_bytes(&logits.values, &logits.shape),
+        _ => return Err("the output must end in .npy or .safetensors".into()),
+    };
+    checkpoint::write_atomic(path, &bytes).map_err(|e| e.to_string())
+}
+
+fn npy_bytes(values: &[f32], shape: &[usize; 2]) -> Vec<u8> {
+    let mut header = format!(
+        "{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {}), }}",
+        shape[0], shape[1]
+    );
+    // Pad so that the data starts at a multiple of 64 bytes, ending with a newline.
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((header.len() as u16).to_le_bytes());
+    out.extend(header.as_bytes());
+    out.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+    out
+}
+
+fn safetensors_bytes(values: &[f32], shape: &[usize; 2]) -> Vec<u8> {
+    let header = json!({
+        "output": {
+            "dtype": "F32",
+            "shape": shape,
+            "data_offsets": [0, values.len() * 4],
+        }
+    })
+    .to_string();
+    let mut header = header.into_bytes();
+    while header.len() % 8 != 0 {
+        header.push(b' ');
+    }
+    let mut out = (header.len() as u64).to_le_bytes().to_vec();
+    out.extend(header);
+    out.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+    out
+}
+
+/// Prints the top classes of every input (softmax probabilities).
+fn report(args: &InferArgs, logits: &Logits) {
+    let [n, k] = logits.shape;
+    let mut rows = Vec::new();
+    for i in 0..n {
+        let row = &logits.values[i * k..(i + 1) * k];
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let exp: Vec<f64> = row.iter().map(|v| f64::from(v - max).exp()).collect();
+        let total: f64 = exp.iter().sum();
+        let mut order: Vec<usize> = (0..k).collect();
+        order.sort_by(|&a, &b| exp[b].total_cmp(&exp[a]).then(a.cmp(&b)));
+        order.truncate(args.top.max(1));
+        rows.push(
+            order
+                .into_iter()
+                .map(|c| (c, exp[c] / total))
+                .collect::<Vec<_>>(),
+        );
+    }
+    match args.format {
+        Format::Json => {
+            let json = json!({
+                "shape": logits.shape,
+                "logits": logits.values.chunks(k.max(1)).collect::<Vec<_>>(),
+                "top": rows.iter().map(|r| r.iter().map(|(c, p)| json!({"class": c, "probability": p})).collect::<Vec<_>>()).collect::<Vec<_>>(),
+            });
+            println!("{json}");
+        }
+        Format::Human => {
+            let names: Vec<String> = args.input.iter().map(|p| p.display().to_string()).collect();
+            for (i, row) in rows.iter().enumerate() {
+                let label = if names.len() == n {
+                    names[i].clone()
+                } else {
+                    format!("input {i}")
+                };
+                let top: Vec<String> = row
+                    .iter()
+                    .map(|(c, p)| format!("{c} ({:.1}%)", 100.0 * p))
+                    .collect();
+                println!("{label}: {}", top.join(", "));
+            }
+            if let Some(path) = &args.output {
+                println!("logits [{n}, {k}] written to {}", path.display());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn npy_round_trips_and_bad_files_are_named() {
+        let values = [1.5f32, -2.0, 0.25, 8.0, 0.0, 3.0];
+        let bytes = npy_bytes(&values, &[2, 3]);
+        assert_eq!(
+            (10 + u16::from_le_bytes([bytes[8], bytes[9]]) as usize) % 64,
+            0
+        );
+        let (read, shape) = read_npy(&bytes).unwrap();
+        assert_eq!((read.as_slice(), shape), (&values[..], vec![2, 3]));
+        assert!(read_npy(b"not numpy").unwrap_err().contains("magic"));
+        let truncated = &bytes[..bytes.len() - 3];
+        assert!(read_npy(truncated).unwrap_err().contains("truncated"));
+        let mut f16 = bytes.clone();
+        let at = f16.windows(3).position(|w| w == b"<f4").unwrap();
+        f16[at + 2] = b'2';
+        assert!(read_npy(&f16).unwrap_err().contains("unsupported dtype"));
+    }
+
+    #[test]
+    fn normalisation_is_per_channel() {
+        // Two channels of 2×1: [1, 2 | 3, 4].
+        let mut v = vec![1.0, 2.0, 3.0, 4.0];
+        normalise(&mut v, 2, 2, &[1.0, 3.0], &[1.0, 0.5]).unwrap();
+        assert_eq!(v, vec![0.0, 1.0, 0.0, 2.0]);
+        // Two images of one channel each: the same mean for both.
+        let mut v = vec![1.0, 2.0, 3.0, 4.0];
+        normalise(&mut v, 1, 2, &[1.0], &[]).unwrap();
+        assert_eq!(v, vec![0.0, 1.0, 2.0, 3.0]);
+        let mut v = vec![1.0; 6];
+        assert!(normalise(&mut v, 3, 2, &[0.5, 0.5], &[]).is_err());
+    }
+}

@@ -1,0 +1,255 @@
+//! `resc infer`: PyTorch's weights and input give PyTorch's logits; every bad input is a
+//! coded error naming the file (and, for weights that do not fit, the layer's source).
+#![cfg(feature = "cpu")]
+
+use burn::tensor::TensorData;
+use burn_store::{ModuleStore, SafetensorsStore};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn resc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_resc"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("resc runs")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("resc-infer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// A float32 `.npy` file, as NumPy writes it.
+fn write_npy(path: &Path, values: &[f32], shape: &[usize]) {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let mut header = format!(
+        "{{'descr': '<f4', 'fortran_order': False, 'shape': ({},), }}",
+        dims.join(", ")
+    );
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    bytes.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn fixture_tensor(name: &str) -> TensorData {
+    let mut store = SafetensorsStore::from_file(root().join("tests/fixtures/basic.safetensors"));
+    let all = store.get_all_snapshots().unwrap();
+    all[name].to_data().unwrap()
+}
+
+#[test]
+fn pytorch_weights_and_input_give_pytorch_logits() {
+    let input = fixture_tensor("__input");
+    let npy = temp("basic-input.npy");
+    write_npy(&npy, &input.to_vec::<f32>().unwrap(), &input.shape);
+    let out_npy = temp("basic-out.npy");
+    let out = resc(&[
+        "infer",
+        "tests/fixtures/basic.resnet",
+        "--weights",
+        "tests/fixtures/basic.safetensors",
+        "--names",
+        "torchvision",
+        "--input",
+        npy.to_str().unwrap(),
+        "--output",
+        out_npy.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("warning[E0502]"),
+        "the fixture's extra tensors are reported as unused: {}",
+        text(&out)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let got: Vec<f32> = v["logits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap() as f32)
+        })
+        .collect();
+    let want: Vec<f32> = fixture_tensor("__eval").to_vec().unwrap();
+    assert_eq!(got.len(), want.len());
+    let scale = want.iter().fold(0f32, |m, x| m.max(x.abs()));
+    for (g, w) in got.iter().zip(&want) {
+        assert!((g - w).abs() <= 1e-4 * scale, "{g} vs PyTorch {w}");
+    }
+    let top = &v["top"][0];
+    assert_eq!(top.as_array().unwrap().len(), 5);
+    // The .npy output holds the same logits after its 64-byte-aligned header.
+    let bytes = std::fs::read(&out_npy).unwrap();
+    let len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let written: Vec<f32> = bytes[10 + len..]
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    assert_eq!(written, got);
+
+    // The same as safetensors, read back with burn-store.
+    let out_st = temp("basic-out.safetensors");
+    let out = resc(&[
+        "infer",
+        "tests/fixtures/basic.resnet",
+        "--weights",
+        "tests/fixtures/basic.safetensors",
+        "--names",
+        "torchvision",
+        "--input",
+        npy.to_str().unwrap(),
+        "--output",
+        out_st.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("basic-input.npy") || text(&out).contains("input 0"));
+    let mut store = SafetensorsStore::from_file(&out_st);
+    let all = store.get_all_snapshots().unwrap();
+    let data: Vec<f32> = all["output"].to_data().unwrap().to_vec().unwrap();
+    assert_eq!(data, got);
+}
+
+#[test]
+fn weights_that_do_not_fit_point_at_the_layers() {
+    // Without `--names torchvision` the keys of a torchvision state dict are not found.
+    let npy = temp("wrong-names.npy");
+    write_npy(&npy, &vec![0.0; 3 * 16 * 16], &[3, 16, 16]);
+    let out = resc(&[
+        "infer",
+        "tests/fixtures/basic.resnet",
+        "--weights",
+        "tests/fixtures/basic.safetensors",
+        "--input",
+        npy.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("error[E0502]"), "{t}");
+    assert!(
+        t.contains("┌─ models/blocks.resnet:9:9"),
+        "at the layer: {t}"
+    );
+    assert!(t.contains("--names torchvision"), "{t}");
+
+    // A missing weights file.
+    let out = resc(&[
+        "infer",
+        "tests/fixtures/basic.resnet",
+        "--weights",
+        "no/such/weights.safetensors",
+        "--input",
+        npy.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("error[E0501]"), "{}", text(&out));
+    assert!(text(&out).contains("no/such/weights.safetensors"));
+}
+
+#[test]
+fn bad_inputs_are_coded_errors_naming_the_file() {
+    let model = "tests/fixtures/run/tiny.resnet"; // [1, 8, 8]
+    let infer = |input: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "infer",
+            model,
+            "--random-init",
+            "--input",
+            input.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        resc(&args)
+    };
+    // Truncated .npy.
+    let npy = temp("truncated.npy");
+    write_npy(&npy, &[0.5; 64], &[1, 8, 8]);
+    let bytes = std::fs::read(&npy).unwrap();
+    std::fs::write(&npy, &bytes[..bytes.len() - 10]).unwrap();
+    let out = infer(&npy, &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("error[E0503]") && t.contains("truncated.npy"),
+        "{t}"
+    );
+
+    // The wrong shape.
+    let npy = temp("shape.npy");
+    write_npy(&npy, &[0.5; 3 * 8 * 8], &[3, 8, 8]);
+    let out = infer(&npy, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("error[E0504]") && t.contains("[1, 3, 8, 8]"),
+        "{t}"
+    );
+
+    // An image of the model's size runs; one of another size is named.
+    let png = temp("digit.png");
+    image::GrayImage::from_fn(8, 8, |x, y| image::Luma([((x + y) * 16) as u8]))
+        .save(&png)
+        .unwrap();
+    let out = infer(&png, &["--mean", "0.5", "--std", "0.25", "--top", "2"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("--random-init"),
+        "warns about random weights: {t}"
+    );
+    assert!(
+        t.contains("digit.png: ") && t.matches('%').count() == 2,
+        "{t}"
+    );
+    let big = temp("big.png");
+    image::GrayImage::new(9, 8).save(&big).unwrap();
+    let out = infer(&big, &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("error[E0503]") && t.contains("9×8"), "{t}");
+
+    // No weights at all is a usage error.
+    let out = resc(&["infer", model, "--input", png.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}
+
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn cuda_without_the_feature_is_a_coded_error() {
+    let png = temp("cuda.png");
+    image::GrayImage::new(8, 8).save(&png).unwrap();
+    let out = resc(&[
+        "infer",
+        "tests/fixtures/run/tiny.resnet",
+        "--random-init",
+        "--input",
+        png.to_str().unwrap(),
+        "--backend",
+        "cuda",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("error[E0505]"), "{}", text(&out));
+}
