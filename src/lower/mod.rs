@@ -14,6 +14,7 @@
 //! assert_eq!(net.forward(x).dims(), [2, 10]);
 //! ```
 
+mod fold;
 mod init;
 pub mod layers;
 mod net;
@@ -21,6 +22,7 @@ pub mod ops;
 pub mod plan;
 pub mod weights;
 
+pub use fold::FoldReport;
 pub use layers::Layer;
 pub use net::{Net, ScaleParam};
 pub use plan::Plan;

@@ -42,6 +42,13 @@ impl<B: Backend> Net<B> {
         Net { layers, plan }
     }
 
+    /// A net from its layers and the plan that uses them (layer `i` of the plan is
+    /// `layers[i]`).
+    pub fn from_parts(layers: Vec<Layer<B>>, plan: Arc<Plan>) -> Net<B> {
+        debug_assert_eq!(layers.len(), plan.layers.len());
+        Net { layers, plan }
+    }
+
     pub fn plan(&self) -> &Plan {
         &self.plan
     }
@@ -127,17 +134,25 @@ impl<B: Backend> Net<B> {
                     padding,
                     dilation,
                     groups,
+                    relu,
                 },
                 Some(Layer::Conv(c)),
-            ) => ops::conv(
-                one(),
-                &c.weight,
-                c.bias.as_ref(),
-                stride,
-                padding,
-                dilation,
-                groups,
-            ),
+            ) => {
+                let y = ops::conv(
+                    one(),
+                    &c.weight,
+                    c.bias.as_ref(),
+                    stride,
+                    padding,
+                    dilation,
+                    groups,
+                );
+                if relu {
+                    burn::tensor::activation::relu(y)
+                } else {
+                    y
+                }
+            }
             (&Kernel::BatchNorm { eps, momentum }, Some(Layer::BatchNorm(bn))) => {
                 ops::batch_norm(one(), bn, eps, momentum)
             }

@@ -16,6 +16,8 @@ pub enum Kernel {
         padding: [usize; 2],
         dilation: [usize; 2],
         groups: usize,
+        /// A ReLU fused into the step (inference folding).
+        relu: bool,
     },
     BatchNorm {
         eps: f64,
@@ -198,6 +200,7 @@ fn lower_op(op: &Op, inputs: &[[usize; 3]], out: [usize; 3]) -> (Kernel, Option<
                 padding: pair(padding),
                 dilation: pair(dilation),
                 groups: groups as usize,
+                relu: false,
             },
             Some(LayerSpec::Conv {
                 in_channels: x[0],

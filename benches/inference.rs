@@ -1,0 +1,47 @@
+//! Inference speed before and after the weight passes (`Net::fold_for_inference`: BN,
+//! λ and α folded into convolutions, ReLU fused), evaluation mode on the CPU backend:
+//! ResNet-50 at batch 8 on 224×224 and WRN-16-8 at batch 128 on 32×32. Throughput is
+//! reported per batch; images/s = batch / time. The PyTorch figures for the same models
+//! come from `benches/reference/pytorch_throughput.py`.
+//!
+//! `cargo bench --bench inference` (add `-- --quick` for a fast run).
+
+use burn::backend::Flex;
+use burn::tensor::{Distribution, Tensor};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use resc::lower::Net;
+use std::hint::black_box;
+use std::path::Path;
+
+type B = Flex;
+
+fn model(file: &str, batch: usize) -> (Net<B>, Tensor<B, 4>) {
+    let network = resc::compile_file(Path::new(file), &Default::default()).expect("zoo model");
+    let device = Default::default();
+    let net = network.build::<B>(&device);
+    let [c, h, w] = network.input_shape();
+    let x = Tensor::random([batch, c, h, w], Distribution::Normal(0.0, 1.0), &device);
+    (net, x)
+}
+
+fn inference(c: &mut Criterion) {
+    for (name, file, batch) in [
+        ("resnet50-b8", "models/resnet50.resnet", 8),
+        ("wrn-16-8-b128", "models/wrn-16-8.resnet", 128),
+    ] {
+        let mut group = c.benchmark_group(name);
+        group.sample_size(10);
+        group.throughput(Throughput::Elements(batch as u64));
+        let (net, x) = model(file, batch);
+        group.bench_function("plain", |b| b.iter(|| black_box(net.forward(x.clone()))));
+        let (folded, report) = net.fold_for_inference();
+        eprintln!("{name}: {report:?}");
+        group.bench_function("folded", |b| {
+            b.iter(|| black_box(folded.forward(x.clone())))
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, inference);
+criterion_main!(benches);

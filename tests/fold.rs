@@ -1,0 +1,187 @@
+//! Inference folding (`Net::fold_for_inference`: BN into convs, λ and α into convs,
+//! ReLU fused) computes what the unfolded net computes, for every network of the zoo,
+//! with random weights and non-trivial BN statistics.
+#![cfg(feature = "cpu")]
+
+use burn::backend::Flex;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Distribution, Tensor};
+use burn_store::SafetensorsStore;
+use resc::lower::{NameMap, Net, Network};
+use std::path::Path;
+
+type B = Flex;
+
+/// A deterministic generator (SplitMix64) for the random tensors.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> f32 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 24) as f32
+    }
+
+    /// Uniform in [lo, hi).
+    fn uniform(&mut self, lo: f32, hi: f32) -> f32 {
+        lo + (hi - lo) * self.next()
+    }
+}
+
+/// Replaces every 1-D tensor of `net` (BN γ/β/μ/σ², biases, λ, α, sum weights) with
+/// random values in a safetensors state dict, so that folding has something to fold.
+fn randomise(net: &mut Net<B>, seed: u64) {
+    let mut rng = Rng(seed);
+    let mut header = serde_json::Map::new();
+    let mut data: Vec<u8> = Vec::new();
+    for name in net.param_names() {
+        let t = net.tensor_data(&name).expect("a tensor of the net");
+        if t.shape.len() != 1 {
+            continue;
+        }
+        let n = t.shape[0];
+        let values: Vec<f32> = (0..n)
+            .map(|_| match name.rsplit('.').next() {
+                Some("running_var") => rng.uniform(0.5, 2.0),
+                Some("running_mean") => rng.uniform(-0.5, 0.5),
+                Some("weight") if name.contains("bn") => rng.uniform(0.5, 1.5),
+                // λ, α and other vectors: both signs, to test folding through a ReLU.
+                _ => rng.uniform(-0.9, 0.9),
+            })
+            .collect();
+        let start = data.len();
+        data.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+        header.insert(
+            name.clone(),
+            serde_json::json!({"dtype": "F32", "shape": [n], "data_offsets": [start, data.len()]}),
+        );
+    }
+    let mut head = serde_json::Value::Object(header).to_string().into_bytes();
+    while head.len() % 8 != 0 {
+        head.push(b' ');
+    }
+    let mut bytes = (head.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(head);
+    bytes.extend(data);
+    let mut store = SafetensorsStore::from_bytes(Some(bytes));
+    let report = net
+        .load_from_store(&mut store, &NameMap::new())
+        .expect("the state dict reads");
+    assert!(report.mismatched.is_empty() && report.unexpected.is_empty());
+}
+
+fn compile(file: &str) -> Network {
+    resc::compile_file(Path::new(file), &Default::default()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Max |folded − plain| / max |plain| over a batch, and the fold report.
+fn compare(network: &Network, seed: u64) -> (f32, resc::lower::FoldReport) {
+    let device = Default::default();
+    B::seed(&device, seed);
+    let mut net = network.build::<B>(&device);
+    randomise(&mut net, seed);
+    let [c, h, w] = network.input_shape();
+    let x = Tensor::<B, 4>::random([1, c, h, w], Distribution::Normal(0.0, 1.0), &device);
+    let plain: Vec<f32> = net.forward(x.clone()).into_data().to_vec().unwrap();
+    let (folded, report) = net.fold_for_inference();
+    let out: Vec<f32> = folded.forward(x).into_data().to_vec().unwrap();
+    assert_eq!(plain.len(), out.len());
+    let scale = plain.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+    let diff = plain
+        .iter()
+        .zip(&out)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    (diff / scale, report)
+}
+
+/// The zoo, smaller: ImageNet-size inputs become 64×64 (the layers, shortcuts and their
+/// folding patterns are the same at any size) and the very deep CIFAR nets get their
+/// shallowest depth, so that the test runs in CI on two cores.
+fn small_zoo() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("resc-fold-zoo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("models")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "resnet") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let text = text
+                .replace("input [3, 224, 224]", "input [3, 64, 64]")
+                .replace("input [3, 256, 256]", "input [3, 64, 64]");
+            std::fs::write(dir.join(path.file_name().unwrap()), text).unwrap();
+        }
+    }
+    dir
+}
+
+#[test]
+fn folding_keeps_the_outputs_of_every_zoo_network() {
+    let zoo = small_zoo();
+    let mut files: Vec<_> = std::fs::read_dir(&zoo)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mut checked = 0;
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        if !text.lines().any(|l| l.starts_with("network ")) {
+            continue; // a library of blocks
+        }
+        let stem = file.file_stem().unwrap().to_str().unwrap();
+        let overrides: &[&str] = match stem {
+            "wresnet" => &["depth=22"],
+            "iresnet-cifar" => &["depth=20"],
+            "wrn" => &["depth=16", "k=2"],
+            _ => &[],
+        };
+        let options = resc::driver::Options {
+            network: None,
+            overrides: overrides.iter().map(|s| s.to_string()).collect(),
+        };
+        let network = resc::compile_file(&file, &options).unwrap_or_else(|e| panic!("{stem}: {e}"));
+        let (error, report) = compare(&network, 7 + checked);
+        assert!(
+            error <= 1e-4,
+            "{stem}: folded output differs by {error:e} (relative); {report:?}"
+        );
+        assert!(
+            report.steps_after < report.steps_before && report.batch_norms > 0,
+            "{stem}: nothing folded: {report:?}"
+        );
+        checked += 1;
+    }
+    let _ = std::fs::remove_dir_all(&zoo);
+    assert!(checked >= 20, "the zoo has its networks: {checked}");
+}
+
+#[test]
+fn folding_removes_bn_relu_and_lambda_steps() {
+    // ResNet-20: 19 conv → BN pairs fold; the ReLUs after the first BN of each block,
+    // and the stem's, fuse; the ReLUs after the additions stay.
+    let (error, report) = compare(&compile("models/resnet20.resnet"), 1);
+    assert!(error <= 1e-4, "{error:e}");
+    assert_eq!(report.batch_norms, 19, "{report:?}");
+    assert_eq!(report.relus, 10, "{report:?}");
+    assert_eq!(
+        report.steps_after,
+        report.steps_before - report.batch_norms - report.relus - report.scales
+    );
+    // WResNet-10: λ after conv → BN → ReLU folds when λ ≥ 0 and stays otherwise.
+    let network = resc::compile_file(
+        Path::new("models/wresnet.resnet"),
+        &resc::driver::Options {
+            network: None,
+            overrides: vec!["depth=22".into()],
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (error, report) = compare(&network, 3);
+    assert!(error <= 1e-4, "{error:e}");
+    assert!(report.batch_norms > 0, "{report:?}");
+    assert!(
+        report.scales > 0 && report.scales < 9,
+        "some of the 9 random λ are negative and stay: {report:?}"
+    );
+}
