@@ -132,6 +132,32 @@ fn pytorch_weights_and_input_give_pytorch_logits() {
     let all = store.get_all_snapshots().unwrap();
     let data: Vec<f32> = all["output"].to_data().unwrap().to_vec().unwrap();
     assert_eq!(data, got);
+
+    // Without folding BN into the convolutions: the same logits.
+    let out = resc(&[
+        "infer",
+        "tests/fixtures/basic.resnet",
+        "--weights",
+        "tests/fixtures/basic.safetensors",
+        "--names",
+        "torchvision",
+        "--input",
+        npy.to_str().unwrap(),
+        "--no-fold",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let unfolded = v["logits"].as_array().unwrap().iter().flat_map(|r| {
+        r.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap() as f32)
+    });
+    for (u, w) in unfolded.zip(&want) {
+        assert!((u - w).abs() <= 1e-4 * scale, "{u} vs PyTorch {w}");
+    }
 }
 
 #[test]

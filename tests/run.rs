@@ -387,13 +387,28 @@ fn the_model_files_recipe_is_the_starting_point_and_flags_override_it() {
     assert_eq!(c["augment"]["pad"], 1);
     assert_eq!(c["augment"]["pad_mode"], "reflect");
     assert_eq!(c["augment"]["flip"], false);
+    assert_eq!(
+        c["overrides"],
+        serde_json::json!(["dropout=0.25"]),
+        "the recipe's dropout sets the network parameter"
+    );
     assert!(printed.contains("then the `train` recipe of tests/fixtures/run/recipe.resnet"));
     assert!(
         printed.ends_with("iter-6"),
         "96 images in batches of 16: {printed}"
     );
 
-    let (c, printed) = config(&["--lr", "0.05", "--flip", "true", "--schedule", "cosine"]);
+    let (c, printed) = config(&[
+        "--lr",
+        "0.05",
+        "--flip",
+        "true",
+        "--schedule",
+        "cosine",
+        "--set",
+        "dropout=0",
+    ]);
+    assert_eq!(c["overrides"], serde_json::json!(["dropout=0"]));
     assert_eq!(c["optimizer"], "adam", "kept from the recipe");
     assert_eq!(c["lr"], 0.05);
     assert_eq!(c["augment"]["flip"], true);

@@ -54,6 +54,9 @@ pub(super) struct InferArgs {
     /// Write the outputs (logits, [N, classes]) to a `.safetensors` or `.npy` file.
     #[arg(long, value_name = "OUT")]
     output: Option<PathBuf>,
+    /// Run the network as written, without folding BN, λ and α into the convolutions.
+    #[arg(long)]
+    no_fold: bool,
     /// Classes shown per input.
     #[arg(long, default_value_t = 5)]
     top: usize,
@@ -135,6 +138,12 @@ fn forward<B: Backend>(
             net
         }
         Some(w) => load_weights(network, net, w, args.names, device)?,
+    };
+    // Evaluation mode: BN, λ and α fold into the convolutions (same outputs, faster).
+    let net = if args.no_fold {
+        net
+    } else {
+        net.fold_for_inference().0
     };
     let x = Tensor::<B, 4>::from_data(TensorData::new(input.values, input.shape), device);
     let y = net.forward(x);

@@ -290,7 +290,19 @@ fn run_inner(args: &RunArgs) -> Result<(), Exit> {
             (dir.clone(), config, Start::Resume(ckpt, state))
         }
         None => {
-            let network = compile(&args.model, &args.model.set)?;
+            let mut network = compile(&args.model, &args.model.set)?;
+            let mut set = args.model.set.clone();
+            // The recipe's dropout is the network's `dropout` parameter, unless `--set`
+            // gives it.
+            if let Some(p) = network.recipe.dropout {
+                if !set
+                    .iter()
+                    .any(|s| s.split('=').next().map(str::trim) == Some("dropout"))
+                {
+                    set.push(format!("dropout={p}"));
+                    network = compile(&args.model, &set)?;
+                }
+            }
             let (source, data) = load_data(&args.data)?;
             check_fit(&network, &data)?;
             let mut c = TrainConfig::defaults(
@@ -299,7 +311,7 @@ fn run_inner(args: &RunArgs) -> Result<(), Exit> {
                 data.shape(),
             );
             c.apply_recipe(&network.recipe);
-            c.overrides = args.model.set.clone();
+            c.overrides = set;
             if let Some(n) = &args.model.network {
                 c.overrides.push(format!("--network={n}"));
             }

@@ -61,6 +61,10 @@ pub const RECIPE_KEYS: &[(&str, &str)] = &[
     ),
     ("pad_mode", "zero | reflect"),
     ("flip", "a bool (random horizontal flips)"),
+    (
+        "dropout",
+        "a float in [0, 1) (the value `resc run` gives the network's `dropout` parameter)",
+    ),
 ];
 
 /// A network's training recipe: every entry the `train` statement gave.
@@ -86,6 +90,8 @@ pub struct Recipe {
     /// `zero` or `reflect`.
     pub pad_mode: Option<String>,
     pub flip: Option<bool>,
+    /// The network's `dropout` parameter for training (unless `--set` gives it).
+    pub dropout: Option<f64>,
     /// The `train` statement, when there is one.
     pub span: Option<Span>,
 }
@@ -178,6 +184,17 @@ impl Elab<'_> {
                     );
                     continue;
                 }
+            }
+            if key.name == "dropout" && env.lookup("dropout").is_none() {
+                self.report(
+                    Diagnostic::error(
+                        Code::E0203,
+                        "`dropout` in a recipe sets the network's `dropout` parameter, and this network has none",
+                    )
+                    .at(key.span, "no parameter `dropout`")
+                    .hint("declare it, e.g. `network wrn(dropout: float = 0.0)`, and use it in the blocks"),
+                );
+                continue;
             }
             let value = self.eval(&entry.value, env, &None);
             if value.is_poison() {
@@ -297,6 +314,7 @@ impl Recipe {
             "pad" => int(0).map(|v| self.pad = Some(v as usize)),
             "pad_mode" => sym(&["zero", "reflect"]).map(|v| self.pad_mode = Some(v)),
             "flip" => bool().map(|v| self.flip = Some(v)),
+            "dropout" => float(0.0, 1.0, true).map(|v| self.dropout = Some(v)),
             _ => None,
         };
         ok.is_some()
