@@ -49,6 +49,9 @@ enum Emit {
     Dot,
     Json,
     Text,
+    /// The execution plan of the Burn module (with `--opt`: after folding BN, λ and α
+    /// into the convolutions, fusing ReLUs and removing residuals by re-parameterisation).
+    Plan,
 }
 
 #[derive(clap::Args, Debug)]
@@ -297,6 +300,39 @@ fn graph(model: &ModelArgs, emit: Emit, opt: bool) -> i32 {
     };
     let graph = &checked.elaborated.graph;
     match emit {
+        #[cfg(feature = "cpu")]
+        Emit::Plan => {
+            let net = crate::lower::Network::new(
+                checked.elaborated.network.clone(),
+                graph.clone(),
+                checked.info.shapes.clone(),
+                compilation.sources.clone(),
+            )
+            .build::<burn::backend::Flex>(&Default::default());
+            let net = if opt {
+                let (net, report) = net.fold_for_inference();
+                println!(
+                    "# folded: {} BN, {} λ/α, {} ReLU fused, {} residuals removed; {} → {} steps",
+                    report.batch_norms,
+                    report.scales,
+                    report.relus,
+                    report.residuals,
+                    report.steps_before,
+                    report.steps_after
+                );
+                net
+            } else {
+                net
+            };
+            print!("{}", net.plan());
+        }
+        #[cfg(not(feature = "cpu"))]
+        Emit::Plan => {
+            eprintln!(
+                "error[E0505]: `--emit plan` needs the Burn back end (the default `cpu` feature)"
+            );
+            return EXIT_USAGE;
+        }
         Emit::Dot => print!("{}", to_dot(graph, &checked.info)),
         Emit::Json => {
             let out = to_json(graph, &checked.info, &compilation.sources);

@@ -159,15 +159,35 @@ fn folding_keeps_the_outputs_of_every_zoo_network() {
 #[test]
 fn folding_removes_bn_relu_and_lambda_steps() {
     // ResNet-20: 19 conv → BN pairs fold; the ReLUs after the first BN of each block,
-    // and the stem's, fuse; the ReLUs after the additions stay.
-    let (error, report) = compare(&compile("models/resnet20.resnet"), 1);
+    // and the stem's, fuse; then RMNet removes all 9 residuals (identity or option A, on
+    // ReLU outputs) and the ReLUs after them fuse too: a plain chain of 19 convs.
+    let network = compile("models/resnet20.resnet");
+    let (error, report) = compare(&network, 1);
     assert!(error <= 1e-4, "{error:e}");
     assert_eq!(report.batch_norms, 19, "{report:?}");
-    assert_eq!(report.relus, 10, "{report:?}");
+    assert_eq!(report.residuals, 9, "{report:?}");
+    assert_eq!(report.relus, 19, "{report:?}");
+    // Removed: 19 BNs, 19 ReLUs, 9 additions and the 2 zero-pad shortcuts.
     assert_eq!(
         report.steps_after,
-        report.steps_before - report.batch_norms - report.relus - report.scales
+        report.steps_before - 19 - 19 - 9 - 2,
+        "{report:?}"
     );
+    let device = Default::default();
+    let (folded, _) = network.build::<B>(&device).fold_for_inference();
+    let kernels: Vec<String> = folded
+        .plan()
+        .steps
+        .iter()
+        .map(|s| format!("{:?}", s.kernel))
+        .collect();
+    assert!(
+        !kernels
+            .iter()
+            .any(|k| k.starts_with("Add") || k.starts_with("ZeroPad")),
+        "a plain chain: {kernels:#?}"
+    );
+    assert_eq!(kernels.iter().filter(|k| k.starts_with("Conv")).count(), 19);
     // WResNet-10: λ after conv → BN → ReLU folds when λ ≥ 0 and stays otherwise.
     let network = resc::compile_file(
         Path::new("models/wresnet.resnet"),
@@ -184,4 +204,35 @@ fn folding_removes_bn_relu_and_lambda_steps() {
         report.scales > 0 && report.scales < 9,
         "some of the 9 random λ are negative and stay: {report:?}"
     );
+    assert_eq!(
+        report.residuals, 0,
+        "λ·F(x) + x is not a plain residual: {report:?}"
+    );
+}
+
+/// `resc graph --emit plan --opt` shows the re-parameterised ResNet-20: convolutions only.
+#[test]
+fn the_plan_after_folding_is_a_plain_chain() {
+    let run = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_resc"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["graph", "models/resnet20.resnet", "--emit", "plan"])
+            .args(extra)
+            .output()
+            .expect("resc runs");
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let plain = run(&[]);
+    assert_eq!(plain.matches(" = Add").count(), 9, "{plain}");
+    let folded = run(&["--opt"]);
+    assert!(
+        folded.starts_with(
+            "# folded: 19 BN, 0 λ/α, 19 ReLU fused, 9 residuals removed; 72 → 23 steps"
+        ),
+        "{folded}"
+    );
+    assert_eq!(folded.matches(" = Add").count(), 0, "{folded}");
+    assert_eq!(folded.matches(" +relu(").count(), 19, "{folded}");
+    assert!(folded.contains("conv/2 pad 1 +relu(%7) [48, 16, 16]  layer2.0.residual.conv1"));
 }

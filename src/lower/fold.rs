@@ -25,6 +25,8 @@ use std::sync::Arc;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FoldReport {
     pub batch_norms: usize,
+    /// Residual blocks turned into plain conv → ReLU → conv chains (RMNet).
+    pub residuals: usize,
     pub scales: usize,
     pub relus: usize,
     pub steps_before: usize,
@@ -39,9 +41,27 @@ struct ConvState {
 }
 
 impl<B: Backend> Net<B> {
-    /// The same function in evaluation mode with BN, λ and α folded into convolutions and
-    /// ReLUs fused into them (see the module documentation).
+    /// The same function in evaluation mode with BN, λ and α folded into convolutions,
+    /// ReLUs fused into them, and residuals removed where that is exact (see the module
+    /// documentation).
     pub fn fold_for_inference(self) -> (Net<B>, FoldReport) {
+        let (net, mut report) = self.fold_pass();
+        let (net, merged) = net.remove_residuals();
+        if merged == 0 {
+            return (net, report);
+        }
+        // The ReLU after each removed addition now follows a conv: fuse it too.
+        let (net, again) = net.fold_pass();
+        report.residuals = merged;
+        report.relus += again.relus;
+        report.batch_norms += again.batch_norms;
+        report.scales += again.scales;
+        report.steps_after = again.steps_after;
+        (net, report)
+    }
+
+    /// BN, λ and α folding and ReLU fusion.
+    fn fold_pass(self) -> (Net<B>, FoldReport) {
         let plan = self.plan().clone();
         let mut layers: Vec<Option<Layer<B>>> = self.layers.into_iter().map(Some).collect();
         let mut infos: Vec<LayerInfo> = plan.layers.clone();
@@ -139,58 +159,72 @@ impl<B: Backend> Net<B> {
                 *relu = true;
             }
         }
-        // Renumber the steps that remain and the layers that remain.
-        let kept: Vec<bool> = (0..n).map(|i| alias[i] == i).collect();
-        let mut step_index = vec![usize::MAX; n];
-        let mut next = 0;
-        for i in 0..n {
-            if kept[i] {
-                step_index[i] = next;
-                next += 1;
-            }
-        }
-        let mut layer_index = vec![usize::MAX; layers.len()];
-        let mut new_layers = Vec::new();
-        let mut new_infos = Vec::new();
-        for (l, layer) in layers.into_iter().enumerate() {
-            if let Some(layer) = layer {
-                layer_index[l] = new_layers.len();
-                new_layers.push(layer);
-                new_infos.push(infos[l].clone());
-            }
-        }
-        let mut steps = Vec::with_capacity(next);
-        let mut new_uses = Vec::with_capacity(next);
-        for i in (0..n).filter(|&i| kept[i]) {
-            let old: &Step = &plan.steps[i];
-            steps.push(Step {
-                kernel: kernels[i].clone(),
-                inputs: old
-                    .inputs
-                    .iter()
-                    .map(|&j| step_index[resolve(&alias, j)])
-                    .collect(),
-                layer: old.layer.map(|l| layer_index[l]),
-                // A folded step's value now comes from its conv, with the folded step's
-                // shape (BN, scale and ReLU keep the shape).
-                shape: old.shape,
-            });
-            new_uses.push(uses[i]);
-        }
-        let new_plan = Plan {
-            steps,
-            uses: new_uses,
-            output: step_index[resolve(&alias, plan.output)],
-            input_shape: plan.input_shape,
-            layers: new_infos,
-        };
-        report.steps_after = new_plan.steps.len();
-        (Net::from_parts(new_layers, Arc::new(new_plan)), report)
+        let (net, steps) = compact(&plan, kernels, &alias, uses, layers, infos);
+        report.steps_after = steps;
+        (net, report)
     }
 }
 
+/// The net without the steps folded into others (`alias[i] != i`) and without the layers
+/// taken out (`None`), steps and layers renumbered.
+pub(super) fn compact<B: Backend>(
+    plan: &Plan,
+    kernels: Vec<Kernel>,
+    alias: &[usize],
+    uses: Vec<usize>,
+    layers: Vec<Option<Layer<B>>>,
+    infos: Vec<LayerInfo>,
+) -> (Net<B>, usize) {
+    let n = plan.steps.len();
+    let kept: Vec<bool> = (0..n).map(|i| alias[i] == i).collect();
+    let mut step_index = vec![usize::MAX; n];
+    let mut next = 0;
+    for i in 0..n {
+        if kept[i] {
+            step_index[i] = next;
+            next += 1;
+        }
+    }
+    let mut layer_index = vec![usize::MAX; layers.len()];
+    let mut new_layers = Vec::new();
+    let mut new_infos = Vec::new();
+    for (l, layer) in layers.into_iter().enumerate() {
+        if let Some(layer) = layer {
+            layer_index[l] = new_layers.len();
+            new_layers.push(layer);
+            new_infos.push(infos[l].clone());
+        }
+    }
+    let mut steps = Vec::with_capacity(next);
+    let mut new_uses = Vec::with_capacity(next);
+    for i in (0..n).filter(|&i| kept[i]) {
+        let old: &Step = &plan.steps[i];
+        steps.push(Step {
+            kernel: kernels[i].clone(),
+            inputs: old
+                .inputs
+                .iter()
+                .map(|&j| step_index[resolve(alias, j)])
+                .collect(),
+            layer: old.layer.map(|l| layer_index[l]),
+            // A folded step's value now comes from its conv, with the folded step's
+            // shape (BN, scale and ReLU keep the shape).
+            shape: old.shape,
+        });
+        new_uses.push(uses[i]);
+    }
+    let new_plan = Plan {
+        steps,
+        uses: new_uses,
+        output: step_index[resolve(alias, plan.output)],
+        input_shape: plan.input_shape,
+        layers: new_infos,
+    };
+    (Net::from_parts(new_layers, Arc::new(new_plan)), next)
+}
+
 /// Follows `alias` to the step that now produces step `i`'s value.
-fn resolve(alias: &[usize], mut i: usize) -> usize {
+pub(super) fn resolve(alias: &[usize], mut i: usize) -> usize {
     while alias[i] != i {
         i = alias[i];
     }

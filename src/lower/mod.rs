@@ -20,6 +20,7 @@ pub mod layers;
 mod net;
 pub mod ops;
 pub mod plan;
+mod reparam;
 pub mod weights;
 
 pub use fold::FoldReport;

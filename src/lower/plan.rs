@@ -340,3 +340,46 @@ fn lower_op(op: &Op, inputs: &[[usize; 3]], out: [usize; 3]) -> (Kernel, Option<
         Op::Output => (Kernel::Output, None),
     }
 }
+
+impl std::fmt::Display for Plan {
+    /// One line per step: `%i = kernel(%inputs) [C, H, W]  layer`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, step) in self.steps.iter().enumerate() {
+            let inputs: Vec<String> = step.inputs.iter().map(|j| format!("%{j}")).collect();
+            let kernel = match &step.kernel {
+                Kernel::Conv {
+                    stride,
+                    padding,
+                    dilation,
+                    groups,
+                    relu,
+                } => {
+                    let mut k = format!("conv/{}", stride[0]);
+                    if padding[0] > 0 {
+                        k += &format!(" pad {}", padding[0]);
+                    }
+                    if dilation[0] > 1 {
+                        k += &format!(" dilation {}", dilation[0]);
+                    }
+                    if *groups > 1 {
+                        k += &format!(" groups {groups}");
+                    }
+                    if *relu {
+                        k += " +relu";
+                    }
+                    k
+                }
+                other => {
+                    let text = format!("{other:?}");
+                    text.split_whitespace().collect::<Vec<_>>().join(" ")
+                }
+            };
+            write!(f, "%{i} = {kernel}({}) {:?}", inputs.join(", "), step.shape)?;
+            if let Some(l) = step.layer {
+                write!(f, "  {}", self.layers[l].name)?;
+            }
+            writeln!(f)?;
+        }
+        writeln!(f, "output %{}", self.output)
+    }
+}
