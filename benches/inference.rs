@@ -1,6 +1,7 @@
 //! Inference speed before and after the weight passes (`Net::fold_for_inference`: BN,
 //! λ and α folded into convolutions, ReLU fused), evaluation mode on the CPU backend:
-//! ResNet-50 at batch 8 on 224×224 and WRN-16-8 at batch 128 on 32×32. Throughput is
+//! ResNet-50 at batch 8 on 224×224, WRN-16-8 and ResNet-20 (which re-parameterisation
+//! turns into a plain chain) at batch 128 on 32×32. Throughput is
 //! reported per batch; images/s = batch / time. The PyTorch figures for the same models
 //! come from `benches/reference/pytorch_throughput.py`.
 //!
@@ -28,6 +29,7 @@ fn inference(c: &mut Criterion) {
     for (name, file, batch) in [
         ("resnet50-b8", "models/resnet50.resnet", 8),
         ("wrn-16-8-b128", "models/wrn-16-8.resnet", 128),
+        ("resnet20-b128", "models/resnet20.resnet", 128),
     ] {
         let mut group = c.benchmark_group(name);
         group.sample_size(10);
