@@ -15,6 +15,8 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 mod data_cmd;
+#[cfg(feature = "cpu")]
+mod export_cmd;
 mod fmt_cmd;
 #[cfg(feature = "cpu")]
 mod infer_cmd;
@@ -111,6 +113,10 @@ enum Command {
     /// and the logits written to a file.
     #[cfg(feature = "cpu")]
     Infer(Box<infer_cmd::InferArgs>),
+    /// Write the optimised inference network's weights (BN, λ, α folded; residuals
+    /// removed where exact) as safetensors, with its execution plan in the metadata.
+    #[cfg(feature = "cpu")]
+    Export(Box<export_cmd::ExportArgs>),
     /// Run the language server on stdin/stdout (for editors).
     Lsp,
     /// Rewrite files in the canonical layout (directories: every `*.resnet` inside).
@@ -154,6 +160,8 @@ where
         Command::Eval(args) => run_cmd::eval(&args),
         #[cfg(feature = "cpu")]
         Command::Infer(args) => infer_cmd::run(&args),
+        #[cfg(feature = "cpu")]
+        Command::Export(args) => export_cmd::run(&args),
         Command::Lsp => crate::lsp::run_stdio(),
     }
 }

@@ -279,3 +279,53 @@ fn cuda_without_the_feature_is_a_coded_error() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("error[E0505]"), "{}", text(&out));
 }
+
+/// `resc export`: the folded weights and the plan, readable by any safetensors reader.
+#[test]
+fn export_writes_the_folded_weights_and_plan() {
+    let out = temp("resnet20-folded.safetensors");
+    let run = resc(&[
+        "export",
+        "models/resnet20.resnet",
+        "--random-init",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", text(&run));
+    assert!(
+        text(&run).contains("19 BN and 0 λ/α folded, 19 ReLU fused, 9 residuals removed"),
+        "{}",
+        text(&run)
+    );
+    let bytes = std::fs::read(&out).unwrap();
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let meta = meta.metadata().clone().expect("metadata");
+    assert!(meta["resc.plan"].contains("conv/2 pad 1 +relu"), "{meta:?}");
+    assert_eq!(meta["resc.network"], "resnet20");
+    let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let names = tensors.names();
+    assert!(
+        names.iter().all(|n| !n.contains("bn")),
+        "BN folded away: {names:?}"
+    );
+    // 19 convs with bias, and the classifier's weight and bias.
+    assert_eq!(names.len(), 19 * 2 + 2, "{names:?}");
+    let conv1 = tensors.tensor("layer2.0.residual.conv1.weight").unwrap();
+    assert_eq!(
+        conv1.shape(),
+        &[48, 16, 3, 3],
+        "16 channels reserved for the shortcut"
+    );
+
+    // A missing weights file is the same coded error as for infer.
+    let run = resc(&[
+        "export",
+        "models/resnet20.resnet",
+        "--weights",
+        "missing.safetensors",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(3), "{}", text(&run));
+    assert!(text(&run).contains("error[E0501]"));
+}

@@ -157,7 +157,7 @@ fn forward<B: Backend>(
 
 /// Loads `weights` into `net`: a state dict must fill every tensor of the net, with the
 /// right shapes (E0502, at the layers' source); unused keys are warnings.
-fn load_weights<B: Backend>(
+pub(super) fn load_weights<B: Backend>(
     network: &Network,
     mut net: Net<B>,
     weights: &Path,
@@ -560,22 +560,34 @@ fn npy_bytes(values: &[f32], shape: &[usize; 2]) -> Vec<u8> {
 }
 
 fn safetensors_bytes(values: &[f32], shape: &[usize; 2]) -> Vec<u8> {
-    let header = json!({
-        "output": {
-            "dtype": "F32",
-            "shape": shape,
-            "data_offsets": [0, values.len() * 4],
-        }
-    })
-    .to_string();
-    let mut header = header.into_bytes();
-    while header.len() % 8 != 0 {
-        header.push(b' ');
-    }
-    let mut out = (header.len() as u64).to_le_bytes().to_vec();
-    out.extend(header);
-    out.extend(values.iter().flat_map(|v| v.to_le_bytes()));
-    out
+    tensors_to_safetensors(
+        vec![("output".into(), shape.to_vec(), values.to_vec())],
+        None,
+    )
+    .expect("one f32 tensor of the stated shape serialises")
+}
+
+/// Named f32 tensors (and optional metadata) as a safetensors file.
+pub(super) fn tensors_to_safetensors(
+    tensors: Vec<(String, Vec<usize>, Vec<f32>)>,
+    metadata: Option<std::collections::HashMap<String, String>>,
+) -> Result<Vec<u8>, String> {
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+        .into_iter()
+        .map(|(name, shape, values)| {
+            let data = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            (name, shape, data)
+        })
+        .collect();
+    let views = bytes
+        .iter()
+        .map(|(name, shape, data)| {
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), data)
+                .map(|v| (name.as_str(), v))
+                .map_err(|e| format!("{name}: {e}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    safetensors::serialize(views, metadata).map_err(|e| e.to_string())
 }
 
 /// Prints the top classes of every input (softmax probabilities).
