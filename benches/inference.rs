@@ -1,5 +1,6 @@
 //! Inference speed before and after the weight passes (`Net::fold_for_inference`: BN,
-//! λ and α folded into convolutions, ReLU fused), evaluation mode on the CPU backend:
+//! λ and α folded into convolutions, ReLU fused; `Net::reparameterise_plain`: residuals
+//! removed too, where exact), evaluation mode on the CPU backend:
 //! ResNet-50 at batch 8 on 224×224, WRN-16-8 and ResNet-20 (which re-parameterisation
 //! turns into a plain chain) at batch 128 on 32×32. Throughput is
 //! reported per batch; images/s = batch / time. The PyTorch figures for the same models
@@ -36,11 +37,18 @@ fn inference(c: &mut Criterion) {
         group.throughput(Throughput::Elements(batch as u64));
         let (net, x) = model(file, batch);
         group.bench_function("plain", |b| b.iter(|| black_box(net.forward(x.clone()))));
-        let (folded, report) = net.fold_for_inference();
-        eprintln!("{name}: {report:?}");
+        let (folded, report) = net.clone().fold_for_inference();
+        eprintln!("{name} folded: {report:?}");
         group.bench_function("folded", |b| {
             b.iter(|| black_box(folded.forward(x.clone())))
         });
+        let (chain, report) = net.reparameterise_plain();
+        if report.residuals > 0 {
+            eprintln!("{name} plain chain: {report:?}");
+            group.bench_function("plain-chain", |b| {
+                b.iter(|| black_box(chain.forward(x.clone())))
+            });
+        }
         group.finish();
     }
 }

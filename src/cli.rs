@@ -91,6 +91,10 @@ enum Command {
         /// Show the graph after the optimisation passes (inference pipeline).
         #[arg(long)]
         opt: bool,
+        /// With `--emit plan --opt`: also remove residuals by re-parameterisation (RMNet)
+        /// where that is exact, leaving a plain chain of convolutions.
+        #[arg(long, requires = "opt")]
+        plain: bool,
     },
     /// Explain an error code (`resc explain E0301`); without a code, list them all.
     Explain {
@@ -150,7 +154,12 @@ where
             format,
             passes,
         } => check(&model, format, passes),
-        Command::Graph { model, emit, opt } => graph(&model, emit, opt),
+        Command::Graph {
+            model,
+            emit,
+            opt,
+            plain,
+        } => graph(&model, emit, opt, plain),
         Command::Explain { code } => explain(code.as_deref()),
         Command::Fmt { files, check } => fmt_cmd::run(&files, check),
         Command::Data { command } => data_cmd::run(command),
@@ -291,7 +300,7 @@ pub fn diagnostic_json(sources: &SourceMap, d: &Diagnostic) -> serde_json::Value
     })
 }
 
-fn graph(model: &ModelArgs, emit: Emit, opt: bool) -> i32 {
+fn graph(model: &ModelArgs, emit: Emit, opt: bool, plain: bool) -> i32 {
     let mut compilation = match compile(model) {
         Ok(c) => c,
         Err(code) => return code,
@@ -318,7 +327,11 @@ fn graph(model: &ModelArgs, emit: Emit, opt: bool) -> i32 {
             )
             .build::<burn::backend::Flex>(&Default::default());
             let net = if opt {
-                let (net, report) = net.fold_for_inference();
+                let (net, report) = if plain {
+                    net.reparameterise_plain()
+                } else {
+                    net.fold_for_inference()
+                };
                 println!(
                     "# folded: {} BN, {} λ/α, {} ReLU fused, {} residuals removed; {} → {} steps",
                     report.batch_norms,

@@ -76,8 +76,9 @@ fn compile(file: &str) -> Network {
     resc::compile_file(Path::new(file), &Default::default()).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Max |folded − plain| / max |plain| over a batch, and the fold report.
-fn compare(network: &Network, seed: u64) -> (f32, resc::lower::FoldReport) {
+/// Max |folded − plain| / max |plain| over a batch, and the fold report, for
+/// `fold_for_inference` or (`plain`) `reparameterise_plain`.
+fn compare_with(network: &Network, seed: u64, plain_chain: bool) -> (f32, resc::lower::FoldReport) {
     let device = Default::default();
     B::seed(&device, seed);
     let mut net = network.build::<B>(&device);
@@ -85,7 +86,11 @@ fn compare(network: &Network, seed: u64) -> (f32, resc::lower::FoldReport) {
     let [c, h, w] = network.input_shape();
     let x = Tensor::<B, 4>::random([1, c, h, w], Distribution::Normal(0.0, 1.0), &device);
     let plain: Vec<f32> = net.forward(x.clone()).into_data().to_vec().unwrap();
-    let (folded, report) = net.fold_for_inference();
+    let (folded, report) = if plain_chain {
+        net.reparameterise_plain()
+    } else {
+        net.fold_for_inference()
+    };
     let out: Vec<f32> = folded.forward(x).into_data().to_vec().unwrap();
     assert_eq!(plain.len(), out.len());
     let scale = plain.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
@@ -115,6 +120,12 @@ fn small_zoo() -> std::path::PathBuf {
     dir
 }
 
+fn compare(network: &Network, seed: u64) -> (f32, resc::lower::FoldReport) {
+    compare_with(network, seed, false)
+}
+
+/// Folding and residual removal keep every zoo network's outputs (folding alone is the
+/// first half of it).
 #[test]
 fn folding_keeps_the_outputs_of_every_zoo_network() {
     let zoo = small_zoo();
@@ -141,7 +152,7 @@ fn folding_keeps_the_outputs_of_every_zoo_network() {
             overrides: overrides.iter().map(|s| s.to_string()).collect(),
         };
         let network = resc::compile_file(&file, &options).unwrap_or_else(|e| panic!("{stem}: {e}"));
-        let (error, report) = compare(&network, 7 + checked);
+        let (error, report) = compare_with(&network, 7 + checked, true);
         assert!(
             error <= 1e-4,
             "{stem}: folded output differs by {error:e} (relative); {report:?}"
@@ -164,6 +175,17 @@ fn folding_removes_bn_relu_and_lambda_steps() {
     let network = compile("models/resnet20.resnet");
     let (error, report) = compare(&network, 1);
     assert!(error <= 1e-4, "{error:e}");
+    assert_eq!(
+        (report.batch_norms, report.relus, report.residuals),
+        (19, 10, 0)
+    );
+    assert_eq!(
+        report.steps_after,
+        report.steps_before - 19 - 10,
+        "{report:?}"
+    );
+    let (error, report) = compare_with(&network, 1, true);
+    assert!(error <= 1e-4, "{error:e}");
     assert_eq!(report.batch_norms, 19, "{report:?}");
     assert_eq!(report.residuals, 9, "{report:?}");
     assert_eq!(report.relus, 19, "{report:?}");
@@ -174,7 +196,7 @@ fn folding_removes_bn_relu_and_lambda_steps() {
         "{report:?}"
     );
     let device = Default::default();
-    let (folded, _) = network.build::<B>(&device).fold_for_inference();
+    let (folded, _) = network.build::<B>(&device).reparameterise_plain();
     let kernels: Vec<String> = folded
         .plan()
         .steps
@@ -210,7 +232,8 @@ fn folding_removes_bn_relu_and_lambda_steps() {
     );
 }
 
-/// `resc graph --emit plan --opt` shows the re-parameterised ResNet-20: convolutions only.
+/// `resc graph --emit plan --opt --plain` shows the re-parameterised ResNet-20:
+/// convolutions only.
 #[test]
 fn the_plan_after_folding_is_a_plain_chain() {
     let run = |extra: &[&str]| {
@@ -226,6 +249,14 @@ fn the_plan_after_folding_is_a_plain_chain() {
     let plain = run(&[]);
     assert_eq!(plain.matches(" = Add").count(), 9, "{plain}");
     let folded = run(&["--opt"]);
+    assert!(
+        folded.starts_with(
+            "# folded: 19 BN, 0 λ/α, 10 ReLU fused, 0 residuals removed; 72 → 43 steps"
+        ),
+        "{folded}"
+    );
+    assert_eq!(folded.matches(" = Add").count(), 9, "{folded}");
+    let folded = run(&["--opt", "--plain"]);
     assert!(
         folded.starts_with(
             "# folded: 19 BN, 0 λ/α, 19 ReLU fused, 9 residuals removed; 72 → 23 steps"

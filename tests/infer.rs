@@ -288,6 +288,7 @@ fn export_writes_the_folded_weights_and_plan() {
         "export",
         "models/resnet20.resnet",
         "--random-init",
+        "--plain",
         "--out",
         out.to_str().unwrap(),
     ]);

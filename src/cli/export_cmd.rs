@@ -1,6 +1,6 @@
 //! `resc export FILE --weights W --out model.safetensors`: the optimised inference
-//! network — BN, λ and α folded into the convolutions, residuals removed where that is
-//! exact — as a safetensors file of its weights, with the execution plan in the file's
+//! network — BN, λ and α folded into the convolutions, and with `--plain` residuals
+//! removed where that is exact — as a safetensors file of its weights, with the execution plan in the file's
 //! metadata (`resc.plan`), so that other tools can load the folded weights.
 //!
 //! ONNX is not written: no maintained Rust crate builds ONNX graphs (Burn and tract read
@@ -35,6 +35,10 @@ pub(super) struct ExportArgs {
     /// Export the network as written, without folding.
     #[arg(long)]
     no_fold: bool,
+    /// Also remove residuals by re-parameterisation (RMNet) where that is exact: a plain
+    /// chain of (wider) convolutions.
+    #[arg(long, conflicts_with = "no_fold")]
+    plain: bool,
 }
 
 type B = burn::backend::Flex;
@@ -68,7 +72,11 @@ pub(super) fn run(args: &ExportArgs) -> i32 {
     let (net, summary) = if args.no_fold {
         (net, "not folded".to_string())
     } else {
-        let (net, r) = net.fold_for_inference();
+        let (net, r) = if args.plain {
+            net.reparameterise_plain()
+        } else {
+            net.fold_for_inference()
+        };
         let summary = format!(
             "{} BN and {} λ/α folded, {} ReLU fused, {} residuals removed; {} → {} steps",
             r.batch_norms, r.scales, r.relus, r.residuals, r.steps_before, r.steps_after

@@ -9,6 +9,8 @@
 //! - **conv + ReLU fusion**: a ReLU reading a conv's only output runs inside the conv's
 //!   step, so the plan has one step and one intermediate tensor fewer.
 //!
+//! - **residual removal** (`reparameterise_plain`, RMNet): see `reparam`.
+//!
 //! Each fold applies only when the conv's output has no other reader, so every other
 //! step sees exactly the values it saw before. The result computes the same function in
 //! evaluation mode (up to float rounding) and is not meant for training.
@@ -41,16 +43,24 @@ struct ConvState {
 }
 
 impl<B: Backend> Net<B> {
-    /// The same function in evaluation mode with BN, λ and α folded into convolutions,
-    /// ReLUs fused into them, and residuals removed where that is exact (see the module
-    /// documentation).
+    /// The same function in evaluation mode with BN, λ and α folded into convolutions and
+    /// ReLUs fused into them (see the module documentation).
     pub fn fold_for_inference(self) -> (Net<B>, FoldReport) {
+        self.fold_pass()
+    }
+
+    /// [`Net::fold_for_inference`], then RMNet's residual removal where it is exact (see
+    /// `reparam`), then the ReLUs after the removed additions fused: for eligible networks
+    /// (post-activation blocks with identity or option-A shortcuts) a plain chain of
+    /// convolutions. The convolutions get wider (the reserved channels), so on a
+    /// compute-bound CPU this is slower than plain folding; it saves the residuals' memory
+    /// traffic and makes the network a chain that any inference engine runs.
+    pub fn reparameterise_plain(self) -> (Net<B>, FoldReport) {
         let (net, mut report) = self.fold_pass();
         let (net, merged) = net.remove_residuals();
         if merged == 0 {
             return (net, report);
         }
-        // The ReLU after each removed addition now follows a conv: fuse it too.
         let (net, again) = net.fold_pass();
         report.residuals = merged;
         report.relus += again.relus;
