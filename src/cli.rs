@@ -300,6 +300,7 @@ pub fn diagnostic_json(sources: &SourceMap, d: &Diagnostic) -> serde_json::Value
     })
 }
 
+#[cfg_attr(not(feature = "cpu"), allow(unused_variables))]
 fn graph(model: &ModelArgs, emit: Emit, opt: bool, plain: bool) -> i32 {
     let mut compilation = match compile(model) {
         Ok(c) => c,

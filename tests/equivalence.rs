@@ -248,7 +248,16 @@ fn zoo_resnets_map_onto_torchvision_state_dicts() {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("models/{model}.resnet"));
         let network =
             resc::compile_file(&path, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
-        let report = network.check_state_dict(shapes, &NameMap::torchvision());
+        // The model file declares torchvision's names (`names torchvision { … }`).
+        assert!(
+            network
+                .name_maps
+                .iter()
+                .any(|m| m.framework == "torchvision"),
+            "{model} declares its torchvision names"
+        );
+        let names = network.name_map("torchvision").expect("declared");
+        let report = network.check_state_dict(shapes, &names);
         assert!(
             report.is_exact(),
             "{model}: {}",

@@ -182,6 +182,24 @@ fn weights_that_do_not_fit_point_at_the_layers() {
     );
     assert!(t.contains("--names torchvision"), "{t}");
 
+    // A framework the model file does not name.
+    let out = resc(&[
+        "infer",
+        "tests/fixtures/basic.resnet",
+        "--weights",
+        "tests/fixtures/basic.safetensors",
+        "--names",
+        "caffe",
+        "--input",
+        npy.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("declares no `names caffe"),
+        "{}",
+        text(&out)
+    );
+
     // A missing weights file.
     let out = resc(&[
         "infer",

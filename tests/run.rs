@@ -415,3 +415,20 @@ fn the_model_files_recipe_is_the_starting_point_and_flags_override_it() {
     assert_eq!(c["schedule"]["kind"], "cosine");
     assert!(printed.contains("then command-line flags"), "{printed}");
 }
+
+/// `--checkpointing` (recomputing activations in the backward pass) trains to the same
+/// numbers.
+#[test]
+fn gradient_checkpointing_trains_the_same() {
+    let plain = temp("ckpt-off");
+    let out = run(&train_args(plain.to_str().unwrap(), "1"));
+    assert!(out.status.success(), "{}", text(&out));
+    let recomputed = temp("ckpt-on");
+    let mut args = train_args(recomputed.to_str().unwrap(), "1");
+    args.push("--checkpointing");
+    let out = run(&args);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(results(&recomputed), results(&plain));
+    let _ = std::fs::remove_dir_all(&plain);
+    let _ = std::fs::remove_dir_all(&recomputed);
+}

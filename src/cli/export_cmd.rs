@@ -7,7 +7,7 @@
 //! ONNX, they do not write it), and hand-writing the protobuf schema is not worth its
 //! maintenance here.
 
-use super::infer_cmd::{load_weights, tensors_to_safetensors, Names};
+use super::infer_cmd::{load_weights, tensors_to_safetensors};
 use super::{ModelArgs, EXIT_DIAGNOSTICS, EXIT_IO, EXIT_OK};
 use crate::driver::Options;
 use crate::lower;
@@ -23,9 +23,10 @@ pub(super) struct ExportArgs {
     /// `model.mpk`.
     #[arg(long, value_name = "W", required_unless_present = "random_init")]
     weights: Option<PathBuf>,
-    /// How the state dict names its tensors.
-    #[arg(long, value_enum, default_value = "resc")]
-    names: Names,
+    /// How the state dict names its tensors: `resc`, a framework the model file declares
+    /// with `names FRAMEWORK { … }`, or `torchvision`.
+    #[arg(long, default_value = "resc", value_name = "FRAMEWORK")]
+    names: String,
     /// Export the model's random initialisation (no weights): for tests.
     #[arg(long, conflicts_with = "weights")]
     random_init: bool,
@@ -64,7 +65,7 @@ pub(super) fn run(args: &ExportArgs) -> i32 {
     let net = network.build::<B>(&device);
     let net = match &args.weights {
         None => net,
-        Some(w) => match load_weights(&network, net, w, args.names, &device) {
+        Some(w) => match load_weights(&network, net, w, &args.names, &device) {
             Ok(net) => net,
             Err(code) => return code,
         },

@@ -11,21 +11,13 @@ use super::run_cmd::BackendKind;
 use super::{Format, ModelArgs, EXIT_DIAGNOSTICS, EXIT_IO, EXIT_OK, EXIT_USAGE};
 use crate::diag::{render, Code, Diagnostic, Severity};
 use crate::driver::Options;
-use crate::lower::{self, LoadReport, NameMap, Net, Network};
+use crate::lower::{self, LoadReport, Net, Network};
 use crate::train::checkpoint;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use burn_store::{ModuleStore, SafetensorsStore};
 use serde_json::json;
 use std::path::{Path, PathBuf};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub(super) enum Names {
-    /// The model file's own names (`layer1.0.residual.conv1.weight`).
-    Resc,
-    /// torchvision / timm ResNet names (`layer1.0.conv1.weight`, `downsample.0`).
-    Torchvision,
-}
 
 #[derive(clap::Args, Debug)]
 pub(super) struct InferArgs {
@@ -35,9 +27,10 @@ pub(super) struct InferArgs {
     /// `model.mpk`.
     #[arg(long, value_name = "W", required_unless_present = "random_init")]
     weights: Option<PathBuf>,
-    /// How the state dict names its tensors.
-    #[arg(long, value_enum, default_value = "resc")]
-    names: Names,
+    /// How the state dict names its tensors: `resc` (the model file's own names), a
+    /// framework the model file declares with `names FRAMEWORK { … }`, or `torchvision`.
+    #[arg(long, default_value = "resc", value_name = "FRAMEWORK")]
+    names: String,
     /// Run with the model's random initialisation (no weights): for smoke tests.
     #[arg(long, conflicts_with = "weights")]
     random_init: bool,
@@ -137,7 +130,7 @@ fn forward<B: Backend>(
             eprintln!("warning: --random-init: the outputs come from randomly initialised weights");
             net
         }
-        Some(w) => load_weights(network, net, w, args.names, device)?,
+        Some(w) => load_weights(network, net, w, &args.names, device)?,
     };
     // Evaluation mode: BN, λ and α fold into the convolutions (same outputs, faster).
     let net = if args.no_fold {
@@ -161,9 +154,23 @@ pub(super) fn load_weights<B: Backend>(
     network: &Network,
     mut net: Net<B>,
     weights: &Path,
-    names: Names,
+    names: &str,
     device: &B::Device,
 ) -> Result<Net<B>, Exit> {
+    let Some(map) = network.name_map(names) else {
+        let mut known: Vec<&str> = network
+            .name_maps
+            .iter()
+            .map(|m| m.framework.as_str())
+            .collect();
+        known.extend(["resc", "torchvision"]);
+        eprintln!(
+            "error: `--names {names}`: {} declares no `names {names} {{ … }}`; known: {}",
+            network.name,
+            known.join(", ")
+        );
+        return Err(super::EXIT_USAGE);
+    };
     let unreadable = |what: String| {
         eprintln!(
             "error[E0501]: cannot read the weights {}: {what}",
@@ -195,10 +202,6 @@ pub(super) fn load_weights<B: Backend>(
             .load_record(&record, device)
             .map_err(|e| unreadable(format!("{}: {e}", record.display())));
     }
-    let map = match names {
-        Names::Resc => NameMap::new(),
-        Names::Torchvision => NameMap::torchvision(),
-    };
     let report = net
         .load_safetensors(weights, &map)
         .map_err(|e| unreadable(format!("not a safetensors file ({e})")))?;

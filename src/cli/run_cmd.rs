@@ -92,6 +92,10 @@ pub(super) struct RunArgs {
     /// The run directory (default `runs/<model>-<UTC time>`).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Gradient checkpointing (Burn's balanced strategy): recompute cheap activations in
+    /// the backward pass instead of keeping them, for very deep networks (1000+ layers).
+    #[arg(long)]
+    checkpointing: bool,
     /// Continue the run in DIR from its latest checkpoint, with its saved configuration
     /// (`--epochs` may extend it).
     #[arg(long, value_name = "DIR")]
@@ -371,7 +375,29 @@ fn run_inner(args: &RunArgs) -> Result<(), Exit> {
     })?;
     println!("{}", config.summary());
     println!("run directory {}", dir.display());
+    use burn::backend::autodiff::checkpoint::strategy::BalancedCheckpointing;
     let result = match args.data.backend {
+        BackendKind::Cpu if args.checkpointing => {
+            train::<burn::backend::Autodiff<burn::backend::Flex, BalancedCheckpointing>>(
+                &network,
+                &data,
+                &config,
+                &dir,
+                start,
+                &Default::default(),
+            )
+        }
+        #[cfg(feature = "cuda")]
+        BackendKind::Cuda if args.checkpointing => {
+            train::<burn::backend::Autodiff<burn::backend::Cuda, BalancedCheckpointing>>(
+                &network,
+                &data,
+                &config,
+                &dir,
+                start,
+                &burn::backend::cuda::CudaDevice::new(args.data.device),
+            )
+        }
         BackendKind::Cpu => train::<burn::backend::Autodiff<burn::backend::Flex>>(
             &network,
             &data,

@@ -10,6 +10,7 @@ mod args;
 mod expr;
 mod layers;
 mod names;
+mod names_map;
 mod program;
 mod recipe;
 mod shortcut;
@@ -18,6 +19,7 @@ mod value;
 
 pub use expr::FUNCTIONS;
 pub use layers::{layer_docs, LayerDoc};
+pub use names_map::FrameworkNames;
 pub use program::{Override, Program};
 pub use recipe::{Recipe, RECIPE_KEYS};
 pub use shortcut::shortcut_docs;
@@ -48,6 +50,8 @@ pub struct Elaborated {
     pub network: String,
     /// Its `train { … }` recipe (empty without one).
     pub recipe: Recipe,
+    /// Its `names framework { … }` declarations.
+    pub name_maps: Vec<FrameworkNames>,
 }
 
 /// Elaborates the network `network` (or the only network of the main file) of a
@@ -70,6 +74,7 @@ pub fn elaborate(
         shapes: elab.shapes,
         network: def.name.name.clone(),
         recipe: elab.recipe,
+        name_maps: elab.name_maps,
     })
 }
 
@@ -123,6 +128,8 @@ struct Elab<'a> {
     repetitions: usize,
     /// The network's `train { … }` recipe.
     recipe: Recipe,
+    /// The network's `names` declarations.
+    name_maps: Vec<FrameworkNames>,
 }
 
 impl<'a> Elab<'a> {
@@ -146,6 +153,7 @@ impl<'a> Elab<'a> {
             transparent: false,
             symbols: layers::builtin_symbols(),
             recipe: Recipe::default(),
+            name_maps: Vec::new(),
             too_large: false,
             repetitions: 0,
         };

@@ -75,6 +75,10 @@ impl<'a> Elab<'a> {
                 self.train(entries, stmt.span, env, network_top);
                 cur
             }
+            StmtKind::Names { framework, rules } => {
+                self.names(framework, rules, stmt.span, network_top);
+                cur
+            }
             StmtKind::Let { name, value } => {
                 let v = self.eval(value, env, &cur);
                 let is_tensor = matches!(v, Value::Tensor(_));

@@ -72,6 +72,12 @@ fn erase_stmt(stmt: &mut Stmt) {
         }
         StmtKind::Assert { cond, .. } => erase_expr(cond),
         StmtKind::Train { entries } => entries.iter_mut().for_each(erase_arg),
+        StmtKind::Names { framework, rules } => {
+            framework.span = Span::default();
+            for rule in rules {
+                rule.span = Span::default();
+            }
+        }
         StmtKind::Stage {
             name,
             body,

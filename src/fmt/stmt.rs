@@ -100,6 +100,28 @@ impl Printer<'_> {
                     indent(concat(vec![Doc::Line, text(format!("\"{message}\""))])),
                 ])),
             }),
+            StmtKind::Names { framework, rules } if rules.is_empty() => {
+                simple(text(format!("names {} {{}}", framework.name)))
+            }
+            StmtKind::Names { framework, rules } => {
+                // One rule per line: a table reads best that way.
+                let mut inner = Vec::new();
+                for rule in rules {
+                    inner.push(Doc::Line);
+                    inner.push(text(format!(
+                        "\"{}\" -> \"{}\"",
+                        rule.pattern, rule.replacement
+                    )));
+                }
+                let doc = concat(vec![
+                    text(format!("names {} {{", framework.name)),
+                    indent(concat(inner)),
+                    Doc::Line,
+                    text("}"),
+                ]);
+                // Outside a group the lines break: one rule per line, even when short.
+                simple(if rules.len() > 1 { doc } else { group(doc) })
+            }
             StmtKind::Train { entries } if entries.is_empty() => simple(text("train {}")),
             StmtKind::Train { entries } => {
                 // `train { a: 1, b: 2 }` when it fits; else one line per source line of

@@ -51,6 +51,8 @@ pub struct Network {
     pub sources: SourceMap,
     /// The model file's `train { … }` recipe (empty without one).
     pub recipe: crate::elab::Recipe,
+    /// The model file's `names framework { … }` declarations.
+    pub name_maps: Vec<crate::elab::FrameworkNames>,
     plan: Arc<Plan>,
 }
 
@@ -98,6 +100,7 @@ fn finish(compilation: driver::Compilation) -> Result<Network, CompileError> {
                 compilation.sources,
             );
             network.recipe = checked.elaborated.recipe;
+            network.name_maps = checked.elaborated.name_maps;
             Ok(network)
         }
         Err(diagnostics) => Err(CompileError {
@@ -108,6 +111,25 @@ fn finish(compilation: driver::Compilation) -> Result<Network, CompileError> {
 }
 
 impl Network {
+    /// The names of `framework`'s state dicts: the model file's `names framework { … }`
+    /// if it has one, the built-in torchvision/timm ResNet table for `torchvision`, the
+    /// source names themselves for `resc`. `None` for a framework the file does not name.
+    pub fn name_map(&self, framework: &str) -> Option<NameMap> {
+        if let Some(declared) = self.name_maps.iter().find(|m| m.framework == framework) {
+            return Some(
+                declared
+                    .rules
+                    .iter()
+                    .fold(NameMap::new(), |map, (p, r)| map.rule(p, r)),
+            );
+        }
+        match framework {
+            "resc" => Some(NameMap::new()),
+            "torchvision" => Some(NameMap::torchvision()),
+            _ => None,
+        }
+    }
+
     /// Wraps a checked graph (`shapes` from [`crate::check::check`]).
     pub fn new(
         name: String,
@@ -122,6 +144,7 @@ impl Network {
             shapes,
             sources,
             recipe: crate::elab::Recipe::default(),
+            name_maps: Vec::new(),
             plan,
         }
     }

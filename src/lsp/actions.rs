@@ -163,6 +163,7 @@ fn search<'a>(body: &'a Body, start: usize, end: usize, found: &mut Found<'a>) {
             | StmtKind::Let { .. }
             | StmtKind::Assert { .. }
             | StmtKind::Train { .. }
+            | StmtKind::Names { .. }
             | StmtKind::Expr { .. } => {}
         }
     }

@@ -345,6 +345,7 @@ fn body_regions(body: &Body, out: &mut Vec<Region>) {
                     expr_regions(&entry.value, out);
                 }
             }
+            StmtKind::Names { .. } => {}
             StmtKind::Stage {
                 body,
                 with_shortcut,

@@ -329,6 +329,7 @@ impl Builder {
                     self.expr(&entry.value);
                 }
             }
+            StmtKind::Names { .. } => {}
             StmtKind::Stage {
                 name,
                 body,

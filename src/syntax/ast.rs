@@ -143,8 +143,21 @@ pub enum StmtKind {
     },
     /// `train { key: value, … }`: the training recipe.
     Train { entries: Vec<Arg> },
+    /// `names framework { "pattern" -> "replacement", … }`: a framework's layer names.
+    Names {
+        framework: Ident,
+        rules: Vec<NameRule>,
+    },
     /// A tensor expression as a statement, optionally naming its node (`as name`).
     Expr { expr: Expr, alias: Option<Ident> },
+}
+
+/// `"pattern" -> "replacement"` of a `names` statement; the strings without quotes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NameRule {
+    pub pattern: String,
+    pub replacement: String,
+    pub span: Span,
 }
 
 /// `shortcut first [or second]`, each kind optionally with `from T`.

@@ -160,6 +160,7 @@ fn is_noise(rule: Rule) -> bool {
             | Rule::k_from
             | Rule::k_csp
             | Rule::k_train
+            | Rule::k_names
             | Rule::k_if
             | Rule::k_then
             | Rule::k_else
@@ -385,6 +386,22 @@ impl Builder<'_> {
             Rule::input_stmt => ast::StmtKind::Input(self.expr(next().unwrap())),
             Rule::train_stmt => ast::StmtKind::Train {
                 entries: parts.map(|p| self.arg(p)).collect(),
+            },
+            Rule::names_stmt => ast::StmtKind::Names {
+                framework: self.ident(next().unwrap()),
+                rules: parts
+                    .map(|rule| {
+                        let span = self.span(&rule);
+                        let mut strings = children(rule);
+                        let pattern = self.string(&strings.next().unwrap());
+                        let replacement = self.string(&strings.next().unwrap());
+                        ast::NameRule {
+                            pattern,
+                            replacement,
+                            span,
+                        }
+                    })
+                    .collect(),
             },
             Rule::let_stmt => ast::StmtKind::Let {
                 name: self.ident(next().unwrap()),
@@ -1831,6 +1848,10 @@ block preact(width: int, stride: int = 1, dropout: float = 0.0, role: start | mi
                     collect_expr(value, spans);
                 }
                 StmtKind::Assert { cond, .. } => collect_expr(cond, spans),
+                StmtKind::Names { framework, rules } => {
+                    spans.push(framework.span);
+                    spans.extend(rules.iter().map(|r| r.span));
+                }
                 StmtKind::Train { entries } => {
                     for entry in entries {
                         spans.push(entry.span);
