@@ -7,10 +7,8 @@
 //! ONNX, they do not write it), and hand-writing the protobuf schema is not worth its
 //! maintenance here.
 
-use super::infer_cmd::{load_weights, tensors_to_safetensors};
-use super::{ModelArgs, EXIT_DIAGNOSTICS, EXIT_IO, EXIT_OK};
-use crate::driver::Options;
-use crate::lower;
+use super::infer_cmd::{tensors_to_safetensors, WeightsArgs};
+use super::{ModelArgs, EXIT_IO, EXIT_OK};
 use crate::train::checkpoint;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -19,17 +17,8 @@ use std::path::PathBuf;
 pub(super) struct ExportArgs {
     #[command(flatten)]
     model: ModelArgs,
-    /// A safetensors state dict, a `resc run` directory, a checkpoint directory or a
-    /// `model.mpk`.
-    #[arg(long, value_name = "W", required_unless_present = "random_init")]
-    weights: Option<PathBuf>,
-    /// How the state dict names its tensors: `resc`, a framework the model file declares
-    /// with `names FRAMEWORK { … }`, or `torchvision`.
-    #[arg(long, default_value = "resc", value_name = "FRAMEWORK")]
-    names: String,
-    /// Export the model's random initialisation (no weights): for tests.
-    #[arg(long, conflicts_with = "weights")]
-    random_init: bool,
+    #[command(flatten)]
+    weights: WeightsArgs,
     /// The safetensors file to write.
     #[arg(long, value_name = "OUT")]
     out: PathBuf,
@@ -45,30 +34,15 @@ pub(super) struct ExportArgs {
 type B = burn::backend::Flex;
 
 pub(super) fn run(args: &ExportArgs) -> i32 {
-    let options = Options {
-        network: args.model.network.clone(),
-        overrides: args.model.set.clone(),
-    };
-    let network = match lower::compile_file(&args.model.file, &options) {
+    let network = match super::run_cmd::compile(&args.model, &args.model.set) {
         Ok(n) => n,
-        Err(e) => {
-            eprint!("{e}");
-            return if e.diagnostics.is_empty() {
-                eprintln!();
-                EXIT_IO
-            } else {
-                EXIT_DIAGNOSTICS
-            };
-        }
+        Err(code) => return code,
     };
     let device = Default::default();
     let net = network.build::<B>(&device);
-    let net = match &args.weights {
-        None => net,
-        Some(w) => match load_weights(&network, net, w, &args.names, &device) {
-            Ok(net) => net,
-            Err(code) => return code,
-        },
+    let net = match args.weights.apply(&network, net, &device) {
+        Ok(net) => net,
+        Err(code) => return code,
     };
     let (net, summary) = if args.no_fold {
         (net, "not folded".to_string())

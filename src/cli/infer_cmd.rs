@@ -10,8 +10,7 @@
 use super::run_cmd::BackendKind;
 use super::{Format, ModelArgs, EXIT_DIAGNOSTICS, EXIT_IO, EXIT_OK, EXIT_USAGE};
 use crate::diag::{render, Code, Diagnostic, Severity};
-use crate::driver::Options;
-use crate::lower::{self, LoadReport, Net, Network};
+use crate::lower::{LoadReport, Net, Network};
 use crate::train::checkpoint;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
@@ -19,21 +18,48 @@ use burn_store::{ModuleStore, SafetensorsStore};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
+/// Where the weights come from (`resc infer`, `resc export`).
+#[derive(clap::Args, Debug)]
+pub(super) struct WeightsArgs {
+    /// A safetensors state dict, a `resc run` directory, a checkpoint directory or a
+    /// `model.mpk`.
+    #[arg(long, value_name = "W", required_unless_present = "random_init")]
+    pub(super) weights: Option<PathBuf>,
+    /// How the state dict names its tensors: `resc` (the model file's own names), a
+    /// framework the model file declares with `names FRAMEWORK { … }`, or `torchvision`.
+    #[arg(long, default_value = "resc", value_name = "FRAMEWORK")]
+    pub(super) names: String,
+    /// Use the model's random initialisation (no weights): for smoke tests.
+    #[arg(long, conflicts_with = "weights")]
+    pub(super) random_init: bool,
+}
+
+impl WeightsArgs {
+    /// `net` with the weights loaded, or as initialised with `--random-init` (warned).
+    pub(super) fn apply<B: Backend>(
+        &self,
+        network: &Network,
+        net: Net<B>,
+        device: &B::Device,
+    ) -> Result<Net<B>, Exit> {
+        match &self.weights {
+            None => {
+                eprintln!(
+                    "warning: --random-init: the outputs come from randomly initialised weights"
+                );
+                Ok(net)
+            }
+            Some(w) => load_weights(network, net, w, &self.names, device),
+        }
+    }
+}
+
 #[derive(clap::Args, Debug)]
 pub(super) struct InferArgs {
     #[command(flatten)]
     model: ModelArgs,
-    /// A safetensors state dict, a `resc run` directory, a checkpoint directory or a
-    /// `model.mpk`.
-    #[arg(long, value_name = "W", required_unless_present = "random_init")]
-    weights: Option<PathBuf>,
-    /// How the state dict names its tensors: `resc` (the model file's own names), a
-    /// framework the model file declares with `names FRAMEWORK { … }`, or `torchvision`.
-    #[arg(long, default_value = "resc", value_name = "FRAMEWORK")]
-    names: String,
-    /// Run with the model's random initialisation (no weights): for smoke tests.
-    #[arg(long, conflicts_with = "weights")]
-    random_init: bool,
+    #[command(flatten)]
+    weights: WeightsArgs,
     /// An array file (`.safetensors`, `.npy`: [N, C, H, W] or [C, H, W]) or image files
     /// (`.png`, `.jpg`) of the model's input size; repeat for a batch of images.
     #[arg(long, value_name = "X", required = true)]
@@ -64,7 +90,7 @@ pub(super) struct InferArgs {
 }
 
 /// A failure and its exit code, already printed.
-type Exit = i32;
+pub(super) type Exit = i32;
 
 pub(super) fn run(args: &InferArgs) -> i32 {
     match infer(args) {
@@ -74,19 +100,7 @@ pub(super) fn run(args: &InferArgs) -> i32 {
 }
 
 fn infer(args: &InferArgs) -> Result<(), Exit> {
-    let options = Options {
-        network: args.model.network.clone(),
-        overrides: args.model.set.clone(),
-    };
-    let network = lower::compile_file(&args.model.file, &options).map_err(|e| {
-        eprint!("{e}");
-        if e.diagnostics.is_empty() {
-            eprintln!();
-            EXIT_IO
-        } else {
-            EXIT_DIAGNOSTICS
-        }
-    })?;
+    let network = super::run_cmd::compile(&args.model, &args.model.set)?;
     let input = read_input(args, network.input_shape())?;
     let logits = match args.backend {
         BackendKind::Cpu => {
@@ -125,13 +139,7 @@ fn forward<B: Backend>(
     device: &B::Device,
 ) -> Result<Logits, Exit> {
     let net = network.build::<B>(device);
-    let net = match &args.weights {
-        None => {
-            eprintln!("warning: --random-init: the outputs come from randomly initialised weights");
-            net
-        }
-        Some(w) => load_weights(network, net, w, &args.names, device)?,
-    };
+    let net = args.weights.apply(network, net, device)?;
     // Evaluation mode: BN, λ and α fold into the convolutions (same outputs, faster).
     let net = if args.no_fold {
         net
@@ -150,7 +158,7 @@ fn forward<B: Backend>(
 
 /// Loads `weights` into `net`: a state dict must fill every tensor of the net, with the
 /// right shapes (E0502, at the layers' source); unused keys are warnings.
-pub(super) fn load_weights<B: Backend>(
+fn load_weights<B: Backend>(
     network: &Network,
     mut net: Net<B>,
     weights: &Path,

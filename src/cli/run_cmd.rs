@@ -140,7 +140,8 @@ pub(super) struct EvalArgs {
 /// A failure and its exit code, already printed.
 type Exit = i32;
 
-fn compile(model: &ModelArgs, overrides: &[String]) -> Result<Network, Exit> {
+/// Compiles the model with `overrides` (`--set`), printing any diagnostics.
+pub(super) fn compile(model: &ModelArgs, overrides: &[String]) -> Result<Network, Exit> {
     let options = Options {
         network: model.network.clone(),
         overrides: overrides.to_vec(),
@@ -486,20 +487,7 @@ fn apply_flags(c: &mut TrainConfig, a: &RunArgs) -> Result<(), String> {
         c.lambda_lr = a.lambda_lr;
     }
     c.decay_bn_bias |= a.decay_bn_bias;
-    if let Some(p) = a.pad {
-        c.augment.pad = p;
-        c.augment.crop = p > 0;
-    }
-    if let Some(m) = &a.pad_mode {
-        c.augment.pad_mode = if m == "reflect" {
-            crate::data::PadMode::Reflect
-        } else {
-            crate::data::PadMode::Zero
-        };
-    }
-    if let Some(f) = a.flip {
-        c.augment.flip = f;
-    }
+    c.set_augment(a.pad, a.pad_mode.as_deref(), a.flip);
     if c.lr < 0.0 || !c.lr.is_finite() {
         return Err(format!("--lr must be a finite number ≥ 0, not {}", c.lr));
     }

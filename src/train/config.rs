@@ -167,18 +167,24 @@ impl TrainConfig {
                 }
             }
         }
-        if let Some(p) = recipe.pad {
+        self.set_augment(recipe.pad, recipe.pad_mode.as_deref(), recipe.flip);
+    }
+
+    /// Sets what is given of the augmentation: padding before the random crop (0: no
+    /// crop), `zero` or `reflect` padding, horizontal flips.
+    pub fn set_augment(&mut self, pad: Option<usize>, pad_mode: Option<&str>, flip: Option<bool>) {
+        if let Some(p) = pad {
             self.augment.pad = p;
             self.augment.crop = p > 0;
         }
-        if let Some(m) = &recipe.pad_mode {
+        if let Some(m) = pad_mode {
             self.augment.pad_mode = if m == "reflect" {
                 PadMode::Reflect
             } else {
                 PadMode::Zero
             };
         }
-        if let Some(f) = recipe.flip {
+        if let Some(f) = flip {
             self.augment.flip = f;
         }
     }
