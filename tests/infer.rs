@@ -57,13 +57,9 @@ fn fixture_tensor(name: &str) -> TensorData {
     all[name].to_data().unwrap()
 }
 
-#[test]
-fn pytorch_weights_and_input_give_pytorch_logits() {
-    let input = fixture_tensor("__input");
-    let npy = temp("basic-input.npy");
-    write_npy(&npy, &input.to_vec::<f32>().unwrap(), &input.shape);
-    let out_npy = temp("basic-out.npy");
-    let out = resc(&[
+/// `resc infer` on the `basic` fixture (torchvision names) with `input` and `extra`.
+fn infer_basic(input: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
         "infer",
         "tests/fixtures/basic.resnet",
         "--weights",
@@ -71,12 +67,22 @@ fn pytorch_weights_and_input_give_pytorch_logits() {
         "--names",
         "torchvision",
         "--input",
-        npy.to_str().unwrap(),
-        "--output",
-        out_npy.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+        input.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    resc(&args)
+}
+
+#[test]
+fn pytorch_weights_and_input_give_pytorch_logits() {
+    let input = fixture_tensor("__input");
+    let npy = temp("basic-input.npy");
+    write_npy(&npy, &input.to_vec::<f32>().unwrap(), &input.shape);
+    let out_npy = temp("basic-out.npy");
+    let out = infer_basic(
+        &npy,
+        &["--output", out_npy.to_str().unwrap(), "--format", "json"],
+    );
     assert!(out.status.success(), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("warning[E0502]"),
@@ -114,18 +120,7 @@ fn pytorch_weights_and_input_give_pytorch_logits() {
 
     // The same as safetensors, read back with burn-store.
     let out_st = temp("basic-out.safetensors");
-    let out = resc(&[
-        "infer",
-        "tests/fixtures/basic.resnet",
-        "--weights",
-        "tests/fixtures/basic.safetensors",
-        "--names",
-        "torchvision",
-        "--input",
-        npy.to_str().unwrap(),
-        "--output",
-        out_st.to_str().unwrap(),
-    ]);
+    let out = infer_basic(&npy, &["--output", out_st.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("basic-input.npy") || text(&out).contains("input 0"));
     let mut store = SafetensorsStore::from_file(&out_st);
@@ -134,19 +129,7 @@ fn pytorch_weights_and_input_give_pytorch_logits() {
     assert_eq!(data, got);
 
     // Without folding BN into the convolutions: the same logits.
-    let out = resc(&[
-        "infer",
-        "tests/fixtures/basic.resnet",
-        "--weights",
-        "tests/fixtures/basic.safetensors",
-        "--names",
-        "torchvision",
-        "--input",
-        npy.to_str().unwrap(),
-        "--no-fold",
-        "--format",
-        "json",
-    ]);
+    let out = infer_basic(&npy, &["--no-fold", "--format", "json"]);
     assert!(out.status.success(), "{}", text(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let unfolded = v["logits"].as_array().unwrap().iter().flat_map(|r| {
