@@ -333,15 +333,7 @@ fn graph(model: &ModelArgs, emit: Emit, opt: bool, plain: bool) -> i32 {
                 } else {
                     net.fold_for_inference()
                 };
-                println!(
-                    "# folded: {} BN, {} λ/α, {} ReLU fused, {} residuals removed; {} → {} steps",
-                    report.batch_norms,
-                    report.scales,
-                    report.relus,
-                    report.residuals,
-                    report.steps_before,
-                    report.steps_after
-                );
+                println!("# folded: {report}");
                 net
             } else {
                 net

@@ -272,3 +272,36 @@ fn graph_of_failing_model_reports_diagnostics() {
     assert_exit(&out, 1);
     assert!(stderr(&out).contains("error[E0301]"), "{}", stderr(&out));
 }
+
+/// A closed pipe on stdout (`resc graph … | head -1`) ends the command quietly, never
+/// with a panic.
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_pipe_is_not_a_panic() {
+    use std::io::Read;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_resc"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["graph", "models/resnet152.resnet", "--emit", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("resc starts");
+    let mut first = [0u8; 1];
+    child
+        .stdout
+        .take()
+        .expect("piped")
+        .read_exact(&mut first)
+        .expect("some output");
+    // The read end is dropped here: the rest of the output meets a closed pipe.
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("piped")
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(status.code().is_none_or(|c| c != 101), "{status:?}");
+}

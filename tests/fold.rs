@@ -251,7 +251,7 @@ fn the_plan_after_folding_is_a_plain_chain() {
     let folded = run(&["--opt"]);
     assert!(
         folded.starts_with(
-            "# folded: 19 BN, 0 λ/α, 10 ReLU fused, 0 residuals removed; 72 → 43 steps"
+            "# folded: 19 BN and 0 λ/α folded, 0 branch sums merged, 10 ReLU fused, 0 residuals removed; 72 → 43 steps"
         ),
         "{folded}"
     );
@@ -259,11 +259,90 @@ fn the_plan_after_folding_is_a_plain_chain() {
     let folded = run(&["--opt", "--plain"]);
     assert!(
         folded.starts_with(
-            "# folded: 19 BN, 0 λ/α, 19 ReLU fused, 9 residuals removed; 72 → 23 steps"
+            "# folded: 19 BN and 0 λ/α folded, 0 branch sums merged, 19 ReLU fused, 9 residuals removed; 72 → 23 steps"
         ),
         "{folded}"
     );
     assert_eq!(folded.matches(" = Add").count(), 0, "{folded}");
     assert_eq!(folded.matches(" +relu(").count(), 19, "{folded}");
     assert!(folded.contains("conv/2 pad 1 +relu(%7) [48, 16, 16]  layer2.0.residual.conv1"));
+}
+
+/// RepVGG-A0: every block's branches (3×3 conv → BN, 1×1 conv → BN, and the BN-only
+/// identity where the shape stays) merge into one 3×3 conv with the ReLU fused: the
+/// plain chain of 22 convolutions the paper deploys, with its 8.30 M parameters
+/// (8,309,384: 22 3×3 convs with bias and the classifier), computing the same outputs.
+#[test]
+fn repvgg_branches_merge_into_one_convolution_per_block() {
+    let text = std::fs::read_to_string("models/repvgg-a0.resnet")
+        .unwrap()
+        .replace("input [3, 224, 224]", "input [3, 64, 64]");
+    let file = std::env::temp_dir().join(format!("resc-repvgg-{}.resnet", std::process::id()));
+    std::fs::write(&file, text).unwrap();
+    let network = compile(file.to_str().unwrap());
+    let _ = std::fs::remove_file(&file);
+    let device = Default::default();
+    let net = network.build::<B>(&device);
+    assert_eq!(learned(&net), 9_108_968, "training-time parameters");
+    // The authors' names, as the model file declares them.
+    let names = network.name_map("repvgg").expect("declared");
+    for (ours, theirs) in [
+        ("stage0.conv1.weight", "stage0.rbr_dense.conv.weight"),
+        (
+            "stage1.1.bn1.running_var",
+            "stage1.1.rbr_dense.bn.running_var",
+        ),
+        ("stage3.13.conv2.weight", "stage3.13.rbr_1x1.conv.weight"),
+        ("stage2.0.bn2.bias", "stage2.0.rbr_1x1.bn.bias"),
+        ("stage2.3.bn3.weight", "stage2.3.rbr_identity.weight"),
+        ("linear.weight", "linear.weight"),
+    ] {
+        assert_eq!(names.key(ours), theirs);
+    }
+
+    let (error, report) = compare(&network, 5);
+    assert!(error <= 1e-4, "{error:e}; {report:?}");
+    // 22 blocks: 44 conv → BN pairs fold, 17 identity BNs merge as centre taps.
+    assert_eq!(
+        (report.batch_norms, report.branches, report.relus),
+        (44, 22, 22),
+        "{report:?}"
+    );
+    let (folded, _) = net.fold_for_inference();
+    assert_eq!(learned(&folded), 8_309_384, "deployed parameters");
+    let kernels: Vec<String> = folded
+        .plan()
+        .steps
+        .iter()
+        .map(|s| format!("{:?}", s.kernel))
+        .collect();
+    assert!(
+        !kernels
+            .iter()
+            .any(|k| k.starts_with("Add") || k.starts_with("BatchNorm")),
+        "a plain chain: {kernels:#?}"
+    );
+    let convs: Vec<&String> = kernels.iter().filter(|k| k.starts_with("Conv")).collect();
+    assert_eq!(convs.len(), 22, "{kernels:#?}");
+    assert!(
+        convs
+            .iter()
+            .all(|k| k.contains("padding: [1, 1]") && k.contains("relu: true")),
+        "{convs:#?}"
+    );
+}
+
+/// The learned parameters of `net` (BN running statistics are not parameters).
+fn learned(net: &Net<B>) -> usize {
+    net.param_names()
+        .iter()
+        .filter(|n| !n.contains("running_"))
+        .map(|n| {
+            net.tensor_data(n)
+                .expect("a tensor")
+                .shape
+                .iter()
+                .product::<usize>()
+        })
+        .sum()
 }

@@ -295,7 +295,9 @@ fn export_writes_the_folded_weights_and_plan() {
     ]);
     assert!(run.status.success(), "{}", text(&run));
     assert!(
-        text(&run).contains("19 BN and 0 λ/α folded, 19 ReLU fused, 9 residuals removed"),
+        text(&run).contains(
+            "19 BN and 0 λ/α folded, 0 branch sums merged, 19 ReLU fused, 9 residuals removed"
+        ),
         "{}",
         text(&run)
     );

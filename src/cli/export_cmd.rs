@@ -52,11 +52,7 @@ pub(super) fn run(args: &ExportArgs) -> i32 {
         } else {
             net.fold_for_inference()
         };
-        let summary = format!(
-            "{} BN and {} λ/α folded, {} ReLU fused, {} residuals removed; {} → {} steps",
-            r.batch_norms, r.scales, r.relus, r.residuals, r.steps_before, r.steps_after
-        );
-        (net, summary)
+        (net, r.to_string())
     };
     let tensors = net
         .param_names()

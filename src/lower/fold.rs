@@ -9,6 +9,8 @@
 //! - **conv + ReLU fusion**: a ReLU reading a conv's only output runs inside the conv's
 //!   step, so the plan has one step and one intermediate tensor fewer.
 //!
+//! - **branch merging** (RepVGG): a sum of parallel convs, BNs and the identity, all
+//!   reading one tensor, is one conv; see `branches`;
 //! - **residual removal** (`reparameterise_plain`, RMNet): see `reparam`.
 //!
 //! Each fold applies only when the conv's output has no other reader, so every other
@@ -27,12 +29,40 @@ use std::sync::Arc;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FoldReport {
     pub batch_norms: usize,
+    /// Sums of parallel branches merged into one conv (RepVGG).
+    pub branches: usize,
     /// Residual blocks turned into plain conv → ReLU → conv chains (RMNet).
     pub residuals: usize,
     pub scales: usize,
     pub relus: usize,
     pub steps_before: usize,
     pub steps_after: usize,
+}
+
+impl FoldReport {
+    /// Adds what a later fold pass did.
+    fn absorb(&mut self, again: FoldReport) {
+        self.relus += again.relus;
+        self.batch_norms += again.batch_norms;
+        self.scales += again.scales;
+        self.steps_after = again.steps_after;
+    }
+}
+
+impl std::fmt::Display for FoldReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} BN and {} λ/α folded, {} branch sums merged, {} ReLU fused, {} residuals removed; {} → {} steps",
+            self.batch_norms,
+            self.scales,
+            self.branches,
+            self.relus,
+            self.residuals,
+            self.steps_before,
+            self.steps_after
+        )
+    }
 }
 
 /// A conv step's state during folding.
@@ -43,10 +73,19 @@ struct ConvState {
 }
 
 impl<B: Backend> Net<B> {
-    /// The same function in evaluation mode with BN, λ and α folded into convolutions and
-    /// ReLUs fused into them (see the module documentation).
+    /// The same function in evaluation mode with BN, λ and α folded into convolutions,
+    /// parallel branches merged and ReLUs fused into them (see the module documentation).
     pub fn fold_for_inference(self) -> (Net<B>, FoldReport) {
-        self.fold_pass()
+        let (net, mut report) = self.fold_pass();
+        let (net, merged) = net.merge_branches();
+        if merged == 0 {
+            return (net, report);
+        }
+        // The ReLUs after the merged sums fuse now.
+        let (net, again) = net.fold_pass();
+        report.branches = merged;
+        report.absorb(again);
+        (net, report)
     }
 
     /// [`Net::fold_for_inference`], then RMNet's residual removal where it is exact (see
@@ -56,17 +95,14 @@ impl<B: Backend> Net<B> {
     /// compute-bound CPU this is slower than plain folding; it saves the residuals' memory
     /// traffic and makes the network a chain that any inference engine runs.
     pub fn reparameterise_plain(self) -> (Net<B>, FoldReport) {
-        let (net, mut report) = self.fold_pass();
+        let (net, mut report) = self.fold_for_inference();
         let (net, merged) = net.remove_residuals();
         if merged == 0 {
             return (net, report);
         }
         let (net, again) = net.fold_pass();
         report.residuals = merged;
-        report.relus += again.relus;
-        report.batch_norms += again.batch_norms;
-        report.scales += again.scales;
-        report.steps_after = again.steps_after;
+        report.absorb(again);
         (net, report)
     }
 

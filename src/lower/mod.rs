@@ -14,6 +14,7 @@
 //! assert_eq!(net.forward(x).dims(), [2, 10]);
 //! ```
 
+mod branches;
 mod fold;
 mod init;
 pub mod layers;
