@@ -1,8 +1,9 @@
 //! Inference speed before and after the weight passes (`Net::fold_for_inference`: BN,
 //! λ and α folded into convolutions, ReLU fused; `Net::reparameterise_plain`: residuals
 //! removed too, where exact), evaluation mode on the CPU backend:
-//! ResNet-50 at batch 8 on 224×224, WRN-16-8 and ResNet-20 (which re-parameterisation
-//! turns into a plain chain) at batch 128 on 32×32. Throughput is
+//! ResNet-50 and RepVGG-A0 (whose branches merge into one conv per block) at batch 8 on
+//! 224×224, WRN-16-8 and ResNet-20 (which re-parameterisation turns into a plain chain)
+//! at batch 128 on 32×32. Throughput is
 //! reported per batch; images/s = batch / time. The PyTorch figures for the same models
 //! come from `benches/reference/pytorch_throughput.py`.
 //!
@@ -29,6 +30,7 @@ fn model(file: &str, batch: usize) -> (Net<B>, Tensor<B, 4>) {
 fn inference(c: &mut Criterion) {
     for (name, file, batch) in [
         ("resnet50-b8", "models/resnet50.resnet", 8),
+        ("repvgg-a0-b8", "models/repvgg-a0.resnet", 8),
         ("wrn-16-8-b128", "models/wrn-16-8.resnet", 128),
         ("resnet20-b128", "models/resnet20.resnet", 128),
     ] {
