@@ -197,18 +197,7 @@ fn folding_removes_bn_relu_and_lambda_steps() {
     );
     let device = Default::default();
     let (folded, _) = network.build::<B>(&device).reparameterise_plain();
-    let kernels: Vec<String> = folded
-        .plan()
-        .steps
-        .iter()
-        .map(|s| format!("{:?}", s.kernel))
-        .collect();
-    assert!(
-        !kernels
-            .iter()
-            .any(|k| k.starts_with("Add") || k.starts_with("ZeroPad")),
-        "a plain chain: {kernels:#?}"
-    );
+    let kernels = plain_chain(&folded, "ZeroPad");
     assert_eq!(kernels.iter().filter(|k| k.starts_with("Conv")).count(), 19);
     // WResNet-10: λ after conv → BN → ReLU folds when λ ≥ 0 and stays otherwise.
     let network = resc::compile_file(
@@ -310,18 +299,7 @@ fn repvgg_branches_merge_into_one_convolution_per_block() {
     );
     let (folded, _) = net.fold_for_inference();
     assert_eq!(learned(&folded), 8_309_384, "deployed parameters");
-    let kernels: Vec<String> = folded
-        .plan()
-        .steps
-        .iter()
-        .map(|s| format!("{:?}", s.kernel))
-        .collect();
-    assert!(
-        !kernels
-            .iter()
-            .any(|k| k.starts_with("Add") || k.starts_with("BatchNorm")),
-        "a plain chain: {kernels:#?}"
-    );
+    let kernels = plain_chain(&folded, "BatchNorm");
     let convs: Vec<&String> = kernels.iter().filter(|k| k.starts_with("Conv")).collect();
     assert_eq!(convs.len(), 22, "{kernels:#?}");
     assert!(
@@ -345,4 +323,21 @@ fn learned(net: &Net<B>) -> usize {
                 .product::<usize>()
         })
         .sum()
+}
+
+/// The kernels of `net`'s plan, checking that none is an addition or a `other`.
+fn plain_chain(net: &Net<B>, other: &str) -> Vec<String> {
+    let kernels: Vec<String> = net
+        .plan()
+        .steps
+        .iter()
+        .map(|s| format!("{:?}", s.kernel))
+        .collect();
+    assert!(
+        !kernels
+            .iter()
+            .any(|k| k.starts_with("Add") || k.starts_with(other)),
+        "a plain chain: {kernels:#?}"
+    );
+    kernels
 }
