@@ -341,3 +341,58 @@ fn plain_chain(net: &Net<B>, other: &str) -> Vec<String> {
     );
     kernels
 }
+
+/// Per-pass snapshots of the inference passes: each `tests/inference-passes/*.resnet` is
+/// built with seeded random weights and BN statistics, folded (`plain-*` files also lose
+/// their residuals, RMNet), and the execution plan before and after is compared with the
+/// `.plan` file beside it; the outputs must agree too. `RESC_BLESS=1 cargo test --test
+/// fold` rewrites the snapshots.
+#[test]
+fn inference_pass_snapshots() {
+    let bless = std::env::var_os("RESC_BLESS").is_some();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/inference-passes");
+    let mut inputs: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "resnet"))
+        .collect();
+    inputs.sort();
+    assert!(inputs.len() >= 4, "a snapshot per inference pass");
+    let mut failures = Vec::new();
+    for (seed, input) in inputs.iter().enumerate() {
+        let network = compile(input.to_str().unwrap());
+        let plain = input
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("plain-"));
+        let (error, _) = compare_with(&network, seed as u64, plain);
+        assert!(error <= 1e-4, "{}: {error:e}", input.display());
+        let device = Default::default();
+        let mut net = network.build::<B>(&device);
+        randomise(&mut net, seed as u64);
+        let before = net.plan().to_string();
+        let (after, report) = if plain {
+            net.reparameterise_plain()
+        } else {
+            net.fold_for_inference()
+        };
+        let actual = format!("before:\n{before}\nafter: {report}\n{}", after.plan());
+        let snapshot = input.with_extension("plan");
+        if bless {
+            std::fs::write(&snapshot, &actual).unwrap();
+            continue;
+        }
+        let expected = std::fs::read_to_string(&snapshot).unwrap_or_default();
+        if expected != actual {
+            failures.push(format!(
+                "{}:\n--- expected\n{expected}\n--- actual\n{actual}",
+                snapshot.display()
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} snapshot(s) differ (RESC_BLESS=1 cargo test --test fold rewrites them):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
