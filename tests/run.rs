@@ -130,6 +130,21 @@ fn a_run_writes_config_metrics_and_checkpoints_and_eval_reads_them() {
         dir.to_str().unwrap(),
     ]);
     assert!(text(&out).contains("confusion matrix"), "{}", text(&out));
+
+    // A fresh run into the same directory stops before touching the finished one.
+    let before = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+    let out = run(&train_args(dir.to_str().unwrap(), "1"));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("error[E0703]") && t.contains("--resume"), "{t}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap(),
+        before
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("checkpoints/latest")).unwrap(),
+        "iter-24"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -338,6 +353,18 @@ fn bad_training_options_and_unwritable_run_directories_are_coded_errors() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let t = text(&out);
     assert!(t.contains("error[E0704]") && t.contains("sometimes"), "{t}");
+
+    // A batch of nothing is a usage error, not silently a batch of one.
+    let mut args = train_args(dir.to_str().unwrap(), "1");
+    let at = args
+        .iter()
+        .position(|a| *a == "--batch")
+        .expect("a batch flag");
+    args[at + 1] = "0";
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("--batch") && t.contains("at least 1"), "{t}");
 
     // The run directory would be inside a regular file.
     let file = temp("afile");

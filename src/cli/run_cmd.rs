@@ -44,7 +44,8 @@ pub(super) struct RunArgs {
     data: DataArgs,
     #[arg(long)]
     epochs: Option<u32>,
-    #[arg(long)]
+    /// Images per training step (≥ 1).
+    #[arg(long, value_parser = at_least_one)]
     batch: Option<usize>,
     /// The base learning rate.
     #[arg(long)]
@@ -131,7 +132,8 @@ pub(super) struct EvalArgs {
     /// A run directory (its latest checkpoint) or a checkpoint directory.
     #[arg(long, value_name = "DIR")]
     checkpoint: PathBuf,
-    #[arg(long, default_value_t = 256)]
+    /// Images per evaluation step (≥ 1).
+    #[arg(long, default_value_t = 256, value_parser = at_least_one)]
     batch: usize,
     #[arg(long, value_enum, default_value = "human")]
     format: super::Format,
@@ -331,6 +333,15 @@ fn run_inner(args: &RunArgs) -> Result<(), Exit> {
                 .out
                 .clone()
                 .unwrap_or_else(|| default_run_dir(&network.name));
+            // A fresh run never writes over another run's configuration and checkpoints.
+            if dir.join("config.json").exists() || dir.join("checkpoints").exists() {
+                eprintln!(
+                    "error[E0703]: {} already holds a run; continue it with `--resume {}`, or choose another `--out`",
+                    dir.display(),
+                    dir.display()
+                );
+                return Err(EXIT_IO);
+            }
             (dir, c, Start::Fresh)
         }
     };
@@ -455,12 +466,21 @@ pub(super) fn no_cuda() -> Exit {
     EXIT_USAGE
 }
 
+/// A count that must be at least 1 (`--batch`), for clap.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 fn apply_flags(c: &mut TrainConfig, a: &RunArgs) -> Result<(), String> {
     if let Some(v) = a.epochs {
         c.epochs = v;
     }
     if let Some(v) = a.batch {
-        c.batch = v.max(1);
+        c.batch = v;
     }
     if let Some(v) = a.lr {
         c.lr = v;
