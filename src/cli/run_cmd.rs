@@ -476,33 +476,18 @@ fn at_least_one(text: &str) -> Result<usize, String> {
 }
 
 fn apply_flags(c: &mut TrainConfig, a: &RunArgs) -> Result<(), String> {
-    if let Some(v) = a.epochs {
-        c.epochs = v;
-    }
-    if let Some(v) = a.batch {
-        c.batch = v;
-    }
-    if let Some(v) = a.lr {
-        c.lr = v;
-    }
-    if let Some(v) = a.optimizer {
-        c.optimizer = v;
-    }
-    if let Some(v) = a.momentum {
-        c.momentum = v;
-    }
-    if let Some(v) = a.nesterov {
-        c.nesterov = v;
-    }
-    if let Some(v) = a.weight_decay {
-        c.weight_decay = v;
-    }
+    use crate::train::config::set_given;
+    set_given(&mut c.epochs, a.epochs);
+    set_given(&mut c.batch, a.batch);
+    set_given(&mut c.lr, a.lr);
+    set_given(&mut c.optimizer, a.optimizer);
+    set_given(&mut c.momentum, a.momentum);
+    set_given(&mut c.nesterov, a.nesterov);
+    set_given(&mut c.weight_decay, a.weight_decay);
     if let Some(s) = &a.schedule {
         c.schedule = parse_schedule(s)?;
     }
-    if let Some(v) = a.warmup_epochs {
-        c.warmup_epochs = v;
-    }
+    set_given(&mut c.warmup_epochs, a.warmup_epochs);
     if a.lambda_lr.is_some() {
         c.lambda_lr = a.lambda_lr;
     }

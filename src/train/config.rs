@@ -113,30 +113,17 @@ impl TrainConfig {
                 _ => OptimizerKind::Sgd,
             };
         }
-        let set = |slot: &mut f64, v: Option<f64>| {
-            if let Some(v) = v {
-                *slot = v;
-            }
-        };
-        set(&mut self.lr, recipe.lr);
-        set(&mut self.momentum, recipe.momentum);
-        set(&mut self.weight_decay, recipe.weight_decay);
-        set(&mut self.warmup_epochs, recipe.warmup);
-        if let Some(v) = recipe.nesterov {
-            self.nesterov = v;
-        }
-        if let Some(v) = recipe.epochs {
-            self.epochs = v;
-        }
-        if let Some(v) = recipe.batch {
-            self.batch = v;
-        }
+        set_given(&mut self.lr, recipe.lr);
+        set_given(&mut self.momentum, recipe.momentum);
+        set_given(&mut self.weight_decay, recipe.weight_decay);
+        set_given(&mut self.warmup_epochs, recipe.warmup);
+        set_given(&mut self.nesterov, recipe.nesterov);
+        set_given(&mut self.epochs, recipe.epochs);
+        set_given(&mut self.batch, recipe.batch);
         if recipe.lambda_lr.is_some() {
             self.lambda_lr = recipe.lambda_lr;
         }
-        if let Some(v) = recipe.decay_bn_bias {
-            self.decay_bn_bias = v;
-        }
+        set_given(&mut self.decay_bn_bias, recipe.decay_bn_bias);
         match recipe.schedule.as_deref() {
             Some("constant") => self.schedule = Schedule::Constant,
             Some("cosine") => self.schedule = Schedule::Cosine,
@@ -263,6 +250,13 @@ impl TrainConfig {
             s += &format!("\nsettings: {}", self.origin);
         }
         s
+    }
+}
+
+/// Sets `slot` to `value` where one is given (a recipe entry, a command-line flag).
+pub fn set_given<T>(slot: &mut T, value: Option<T>) {
+    if let Some(v) = value {
+        *slot = v;
     }
 }
 
