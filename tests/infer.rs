@@ -178,7 +178,7 @@ fn weights_that_do_not_fit_point_at_the_layers() {
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
-        text(&out).contains("declares no `names caffe"),
+        text(&out).contains("error[E0506]: `--names caffe`: basic declares no `names caffe"),
         "{}",
         text(&out)
     );

@@ -173,7 +173,7 @@ fn load_weights<B: Backend>(
             .collect();
         known.extend(["resc", "torchvision"]);
         eprintln!(
-            "error: `--names {names}`: {} declares no `names {names} {{ … }}`; known: {}",
+            "error[E0506]: `--names {names}`: {} declares no `names {names} {{ … }}`; known: {}",
             network.name,
             known.join(", ")
         );

@@ -62,6 +62,7 @@ codes! {
     E0503 = "E0503", "input cannot be read";
     E0504 = "E0504", "input does not fit the model";
     E0505 = "E0505", "backend not compiled in";
+    E0506 = "E0506", "unknown weight names";
     E0601 = "E0601", "dataset not found";
     E0602 = "E0602", "dataset file missing or unreadable";
     E0603 = "E0603", "truncated or malformed data file";
