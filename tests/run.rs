@@ -131,6 +131,41 @@ fn a_run_writes_config_metrics_and_checkpoints_and_eval_reads_them() {
     ]);
     assert!(text(&out).contains("confusion matrix"), "{}", text(&out));
 
+    // The checkpoint read by another network: narrower layers, or more of them.
+    let tiny = std::fs::read_to_string(MODEL).unwrap();
+    for (name, changed, says) in [
+        (
+            "narrower",
+            tiny.replace("conv(8,", "conv(6,"),
+            "is [8, 1, 3, 3] in the record, [6, 1, 3, 3] in the model",
+        ),
+        (
+            "deeper",
+            tiny.replacen("    relu\n", "    relu\n    conv(8, k: 1); bn; relu\n", 1),
+            "layers with parameters in the record",
+        ),
+    ] {
+        assert_ne!(changed, tiny);
+        let other = temp(&format!("{name}.resnet"));
+        std::fs::write(&other, changed).unwrap();
+        let out = run(&[
+            "eval",
+            other.to_str().unwrap(),
+            "--data",
+            DATA,
+            "--checkpoint",
+            dir.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(3), "{name}: {}", text(&out));
+        let t = text(&out);
+        assert!(
+            t.contains("error[E0702]") && t.contains(says),
+            "{name}: {t}"
+        );
+        assert!(!t.contains("panicked"), "{t}");
+        let _ = std::fs::remove_file(&other);
+    }
+
     // A fresh run into the same directory stops before touching the finished one.
     let before = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
     let out = run(&train_args(dir.to_str().unwrap(), "1"));
@@ -245,9 +280,20 @@ fn resuming_without_a_checkpoint_is_a_coded_error() {
         DATA,
         "--resume",
         good.to_str().unwrap(),
+        "--lr",
+        "0.5",
+        "--set",
+        "classes=4",
     ]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(text(&out).contains("[E0702]"), "{}", text(&out));
+    // Settings other than --epochs cannot change a resumed run: said, not silently dropped.
+    assert!(
+        text(&out).contains("warning: a resumed run keeps the configuration")
+            && text(&out).contains("ignoring --lr, --set"),
+        "{}",
+        text(&out)
+    );
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&good);
 }

@@ -106,20 +106,29 @@ pub(super) struct RunArgs {
 impl RunArgs {
     /// True when a flag changes a training setting (the model's recipe or the defaults).
     fn has_training_flags(&self) -> bool {
-        self.epochs.is_some()
-            || self.batch.is_some()
-            || self.lr.is_some()
-            || self.optimizer.is_some()
-            || self.momentum.is_some()
-            || self.nesterov.is_some()
-            || self.weight_decay.is_some()
-            || self.schedule.is_some()
-            || self.warmup_epochs.is_some()
-            || self.lambda_lr.is_some()
-            || self.decay_bn_bias
-            || self.pad.is_some()
-            || self.pad_mode.is_some()
-            || self.flip.is_some()
+        self.epochs.is_some() || !self.settings_flags().is_empty()
+    }
+
+    /// The flags given that set the training configuration, other than `--epochs`.
+    fn settings_flags(&self) -> Vec<&'static str> {
+        [
+            ("--batch", self.batch.is_some()),
+            ("--lr", self.lr.is_some()),
+            ("--optimizer", self.optimizer.is_some()),
+            ("--momentum", self.momentum.is_some()),
+            ("--nesterov", self.nesterov.is_some()),
+            ("--weight-decay", self.weight_decay.is_some()),
+            ("--schedule", self.schedule.is_some()),
+            ("--warmup-epochs", self.warmup_epochs.is_some()),
+            ("--lambda-lr", self.lambda_lr.is_some()),
+            ("--decay-bn-bias", self.decay_bn_bias),
+            ("--pad", self.pad.is_some()),
+            ("--pad-mode", self.pad_mode.is_some()),
+            ("--flip", self.flip.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect()
     }
 }
 
@@ -288,6 +297,17 @@ fn run_inner(args: &RunArgs) -> Result<(), Exit> {
             })?;
             if let Some(e) = args.epochs {
                 config.epochs = e;
+            }
+            let mut ignored = args.settings_flags();
+            if !args.model.set.is_empty() {
+                ignored.push("--set");
+            }
+            if !ignored.is_empty() {
+                eprintln!(
+                    "warning: a resumed run keeps the configuration in {}; ignoring {} (only --epochs applies)",
+                    dir.join("config.json").display(),
+                    ignored.join(", ")
+                );
             }
             let (ckpt, state) = checkpoint::latest(dir).map_err(|e| {
                 eprintln!("error[E0702]: cannot resume: {e}");

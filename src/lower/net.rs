@@ -298,6 +298,16 @@ impl<B: Backend> Net<B> {
         })
     }
 
+    /// The shape of a parameter or buffer, by source name, without reading its values.
+    pub fn tensor_dims(&self, name: &str) -> Option<Vec<usize>> {
+        Some(match self.tensor_ref(name)? {
+            TensorRef::Vector(p) => p.val().dims().to_vec(),
+            TensorRef::Matrix(p) => p.val().dims().to_vec(),
+            TensorRef::Kernel(p) => p.val().dims().to_vec(),
+            TensorRef::Running(r) => r.value_sync().dims().to_vec(),
+        })
+    }
+
     /// The current value of a parameter or buffer, by source name.
     pub fn tensor_data(&self, name: &str) -> Option<TensorData> {
         Some(match self.tensor_ref(name)? {

@@ -7,11 +7,12 @@
 //! [`LoadReport`] lists what was applied, what the file lacks (with the layer's source
 //! span), what the file has that the net does not use, and shape mismatches.
 
-use super::net::Net;
+use super::layers::LayerRecord;
+use super::net::{Net, NetRecord};
 use super::Network;
 use crate::source::{SourceMap, Span};
 use burn::module::Module;
-use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
+use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
 use burn::tensor::backend::Backend;
 use burn_store::{
     ApplyError, KeyRemapper, ModuleSnapshot, ModuleStore, PytorchStore, SafetensorsStore,
@@ -333,13 +334,63 @@ impl<B: Backend> Net<B> {
     }
 
     /// Loads parameters saved by [`Net::save_record`] from a net of the same network.
+    /// A record saved from another network (other widths, other layers) is an error
+    /// naming the layers whose tensors do not fit, never a net that fails later.
     pub fn load_record(self, path: &Path, device: &B::Device) -> Result<Net<B>, LoadError> {
-        self.load_file(
-            path,
-            &NamedMpkFileRecorder::<FullPrecisionSettings>::new(),
-            device,
-        )
-        .map_err(|e| LoadError(e.to_string()))
+        let record: NetRecord<B> = NamedMpkFileRecorder::<FullPrecisionSettings>::new()
+            .load(path.to_path_buf(), device)
+            .map_err(|e| LoadError(e.to_string()))?;
+        // Burn panics on a record with other layers; say which instead.
+        let different = "it was saved from a different network";
+        if record.layers.len() != self.layers.len() {
+            return Err(LoadError(format!(
+                "{different}: {} layers with parameters in the record, {} in the model",
+                record.layers.len(),
+                self.layers.len()
+            )));
+        }
+        let plan = self.plan().clone();
+        for ((saved, layer), info) in record.layers.iter().zip(&self.layers).zip(&plan.layers) {
+            let kind = match saved {
+                LayerRecord::Conv(_) => "Conv",
+                LayerRecord::BatchNorm(_) => "BatchNorm",
+                LayerRecord::GroupNorm(_) => "GroupNorm",
+                LayerRecord::Linear(_) => "Linear",
+                LayerRecord::Vector(_) => "Vector",
+                LayerRecord::Matrix(_) => "Matrix",
+            };
+            if kind != layer.variant() {
+                return Err(LoadError(format!(
+                    "{different}: `{}` is a {} in the model, a {kind} in the record",
+                    info.name,
+                    layer.variant()
+                )));
+            }
+        }
+        let loaded = Module::load_record(self, record);
+        let mut misfits = Vec::new();
+        for layer in &loaded.plan().layers {
+            for tensor in layer.spec.tensor_names() {
+                let name = format!("{}.{tensor}", layer.name);
+                let expected = layer.spec.tensor_shape(tensor).unwrap_or_default();
+                match loaded.tensor_dims(&name) {
+                    Some(found) if found == expected => {}
+                    Some(found) => misfits.push(format!(
+                        "`{name}` is {found:?} in the record, {expected:?} in the model"
+                    )),
+                    None => misfits.push(format!("`{name}` is not in the record")),
+                }
+            }
+        }
+        if misfits.is_empty() {
+            return Ok(loaded);
+        }
+        let shown = misfits.len().min(3);
+        let mut text = format!("{different}: {}", misfits[..shown].join("; "));
+        if misfits.len() > shown {
+            let _ = write!(text, "; and {} more", misfits.len() - shown);
+        }
+        Err(LoadError(text))
     }
 
     /// Loads the tensors of any Burn store, keys named as `names` maps them.
