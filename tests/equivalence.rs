@@ -2,10 +2,11 @@
 //! `tests/reference/make_fixtures.py`) holds a tiny reference model's weights, an input
 //! batch and the reference outputs; the `.resnet` file next to it must compute the same
 //! within 1e-4 relative, in evaluation mode, and for the training families also in
-//! training mode (outputs, gradients, updated running statistics).
+//! training mode (outputs, gradients, updated running statistics). Built with
+//! `--features cuda`, the same tests run on the GPU.
 #![cfg(feature = "cpu")]
 
-use burn::backend::{Autodiff, Flex};
+use burn::backend::Autodiff;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use burn_store::{ModuleStore, SafetensorsStore};
@@ -13,8 +14,14 @@ use resc::lower::{NameMap, Net, Network};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-type Eval = Flex;
-type Train = Autodiff<Flex>;
+/// The backend under test: the CPU's `flex`, or CUDA in a build with `--features cuda`
+/// (`cargo test --release --features cuda --test equivalence`, on a machine with an
+/// NVIDIA GPU).
+#[cfg(not(feature = "cuda"))]
+type Eval = burn::backend::Flex;
+#[cfg(feature = "cuda")]
+type Eval = burn::backend::Cuda;
+type Train = Autodiff<Eval>;
 
 const TOLERANCE: f32 = 1e-4;
 
