@@ -7,16 +7,22 @@
 //! reported per batch; images/s = batch / time. The PyTorch figures for the same models
 //! come from `benches/reference/pytorch_throughput.py`.
 //!
-//! `cargo bench --bench inference` (add `-- --quick` for a fast run).
+//! `cargo bench --bench inference` (add `-- --quick` for a fast run); with
+//! `--features cuda` it measures the GPU.
 
-use burn::backend::Flex;
+use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use resc::lower::Net;
 use std::hint::black_box;
 use std::path::Path;
 
-type B = Flex;
+/// The CPU's `flex`, or CUDA in a build with `--features cuda`
+/// (`cargo bench --features cuda --bench inference`, on a machine with an NVIDIA GPU).
+#[cfg(not(feature = "cuda"))]
+type B = burn::backend::Flex;
+#[cfg(feature = "cuda")]
+type B = burn::backend::Cuda;
 
 fn model(file: &str, batch: usize) -> (Net<B>, Tensor<B, 4>) {
     let network = resc::compile_file(Path::new(file), &Default::default()).expect("zoo model");
@@ -25,6 +31,13 @@ fn model(file: &str, batch: usize) -> (Net<B>, Tensor<B, 4>) {
     let [c, h, w] = network.input_shape();
     let x = Tensor::random([batch, c, h, w], Distribution::Normal(0.0, 1.0), &device);
     (net, x)
+}
+
+/// One forward pass, waited for (a GPU backend returns before the kernels finish).
+fn forward(net: &Net<B>, x: &Tensor<B, 4>) {
+    let y = net.forward(x.clone());
+    B::sync(&y.device()).expect("the device finishes the forward pass");
+    black_box(y);
 }
 
 fn inference(c: &mut Criterion) {
@@ -38,18 +51,14 @@ fn inference(c: &mut Criterion) {
         group.sample_size(10);
         group.throughput(Throughput::Elements(batch as u64));
         let (net, x) = model(file, batch);
-        group.bench_function("plain", |b| b.iter(|| black_box(net.forward(x.clone()))));
+        group.bench_function("plain", |b| b.iter(|| forward(&net, &x)));
         let (folded, report) = net.clone().fold_for_inference();
         eprintln!("{name} folded: {report:?}");
-        group.bench_function("folded", |b| {
-            b.iter(|| black_box(folded.forward(x.clone())))
-        });
+        group.bench_function("folded", |b| b.iter(|| forward(&folded, &x)));
         let (chain, report) = net.reparameterise_plain();
         if report.residuals > 0 {
             eprintln!("{name} plain chain: {report:?}");
-            group.bench_function("plain-chain", |b| {
-                b.iter(|| black_box(chain.forward(x.clone())))
-            });
+            group.bench_function("plain-chain", |b| b.iter(|| forward(&chain, &x)));
         }
         group.finish();
     }
