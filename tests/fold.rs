@@ -240,7 +240,7 @@ fn the_plan_after_folding_is_a_plain_chain() {
     let folded = run(&["--opt"]);
     assert!(
         folded.starts_with(
-            "# folded: 19 BN and 0 λ/α folded, 0 branch sums merged, 10 ReLU fused, 0 residuals removed; 72 → 43 steps"
+            "# folded: 19 BN and 0 λ/α folded, 0 branch sums merged, 10 ReLU fused, 0 residuals removed; convs on Winograd 17, on gemm 2; 72 → 43 steps"
         ),
         "{folded}"
     );
@@ -248,13 +248,15 @@ fn the_plan_after_folding_is_a_plain_chain() {
     let folded = run(&["--opt", "--plain"]);
     assert!(
         folded.starts_with(
-            "# folded: 19 BN and 0 λ/α folded, 0 branch sums merged, 19 ReLU fused, 9 residuals removed; 72 → 23 steps"
+            "# folded: 19 BN and 0 λ/α folded, 0 branch sums merged, 19 ReLU fused, 9 residuals removed; convs on Winograd 17, on gemm 2; 72 → 23 steps"
         ),
         "{folded}"
     );
     assert_eq!(folded.matches(" = Add").count(), 0, "{folded}");
     assert_eq!(folded.matches(" +relu(").count(), 19, "{folded}");
-    assert!(folded.contains("conv/2 pad 1 +relu(%7) [48, 16, 16]  layer2.0.residual.conv1"));
+    assert!(folded.contains("conv/2 pad 1 gemm +relu(%7) [48, 16, 16]  layer2.0.residual.conv1"));
+    assert!(folded
+        .contains("conv/1 pad 1 winograd F(4,3) +relu(%8) [32, 16, 16]  layer2.0.residual.conv2"));
 }
 
 /// RepVGG-A0: every block's branches (3×3 conv → BN, 1×1 conv → BN, and the BN-only

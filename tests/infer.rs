@@ -304,7 +304,10 @@ fn export_writes_the_folded_weights_and_plan() {
     let bytes = std::fs::read(&out).unwrap();
     let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
     let meta = meta.metadata().clone().expect("metadata");
-    assert!(meta["resc.plan"].contains("conv/2 pad 1 +relu"), "{meta:?}");
+    assert!(
+        meta["resc.plan"].contains("conv/2 pad 1 gemm +relu"),
+        "{meta:?}"
+    );
     assert_eq!(meta["resc.network"], "resnet20");
     let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     let names = tensors.names();

@@ -131,6 +131,7 @@ impl<B: Backend> Net<B> {
                 dilation: [1, 1],
                 groups,
                 relu: false,
+                cpu: None,
             };
             alias[i] = c0;
             uses[c0] = uses[i];
@@ -164,6 +165,7 @@ fn classify<B: Backend>(
                 dilation: [1, 1],
                 groups,
                 relu: false,
+                ..
             },
             Some(layer),
             [input],

@@ -35,6 +35,10 @@ pub struct FoldReport {
     pub residuals: usize,
     pub scales: usize,
     pub relus: usize,
+    /// Convolutions that run on the CPU's Winograd kernel (kernel selection, see `host`).
+    pub winograd: usize,
+    /// Convolutions that run on the CPU's im2col + gemm kernel (kernel selection).
+    pub gemm: usize,
     pub steps_before: usize,
     pub steps_after: usize,
 }
@@ -53,12 +57,14 @@ impl std::fmt::Display for FoldReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} BN and {} λ/α folded, {} branch sums merged, {} ReLU fused, {} residuals removed; {} → {} steps",
+            "{} BN and {} λ/α folded, {} branch sums merged, {} ReLU fused, {} residuals removed; convs on Winograd {}, on gemm {}; {} → {} steps",
             self.batch_norms,
             self.scales,
             self.branches,
             self.relus,
             self.residuals,
+            self.winograd,
+            self.gemm,
             self.steps_before,
             self.steps_after
         )
@@ -74,8 +80,23 @@ struct ConvState {
 
 impl<B: Backend> Net<B> {
     /// The same function in evaluation mode with BN, λ and α folded into convolutions,
-    /// parallel branches merged and ReLUs fused into them (see the module documentation).
+    /// parallel branches merged and ReLUs fused into them (see the module documentation),
+    /// and, on the CPU backend, the 3×3 convolutions on the Winograd kernel (`host`).
     pub fn fold_for_inference(self) -> (Net<B>, FoldReport) {
+        let (net, report) = self.fold_and_merge();
+        net.with_selected_kernels(report)
+    }
+
+    /// The last pass, kernel selection, with its count added to `report`.
+    fn with_selected_kernels(self, mut report: FoldReport) -> (Net<B>, FoldReport) {
+        let (net, [winograd, gemm]) = self.select_host_kernels();
+        report.winograd = winograd;
+        report.gemm = gemm;
+        (net, report)
+    }
+
+    /// Folding and branch merging, without kernel selection.
+    fn fold_and_merge(self) -> (Net<B>, FoldReport) {
         let (net, mut report) = self.fold_pass();
         let (net, merged) = net.merge_branches();
         if merged == 0 {
@@ -95,15 +116,15 @@ impl<B: Backend> Net<B> {
     /// compute-bound CPU this is slower than plain folding; it saves the residuals' memory
     /// traffic and makes the network a chain that any inference engine runs.
     pub fn reparameterise_plain(self) -> (Net<B>, FoldReport) {
-        let (net, mut report) = self.fold_for_inference();
+        let (net, mut report) = self.fold_and_merge();
         let (net, merged) = net.remove_residuals();
         if merged == 0 {
-            return (net, report);
+            return net.with_selected_kernels(report);
         }
         let (net, again) = net.fold_pass();
         report.residuals = merged;
         report.absorb(again);
-        (net, report)
+        net.with_selected_kernels(report)
     }
 
     /// BN, λ and α folding and ReLU fusion.

@@ -16,6 +16,7 @@
 
 mod branches;
 mod fold;
+mod host;
 mod init;
 pub mod layers;
 mod net;

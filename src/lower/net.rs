@@ -21,6 +21,17 @@ pub struct Net<B: Backend> {
     pub layers: Vec<Layer<B>>,
     #[module(skip)]
     plan: Arc<Plan>,
+    /// Per step: the CPU kernel chosen for it by kernel selection (`host`), if any.
+    #[module(skip)]
+    host: Arc<Vec<Option<HostConv>>>,
+}
+
+/// A convolution step that runs on `resc_kernels` (see `host`): its weights in the
+/// kernel's form and its bias.
+#[derive(Clone, Debug)]
+pub(super) struct HostConv {
+    pub kernel: Arc<super::host::CpuConv>,
+    pub bias: Option<Arc<Vec<f32>>>,
 }
 
 /// The learned scalar λ of a weighted residual, for optimisers that treat it apart.
@@ -39,14 +50,24 @@ impl<B: Backend> Net<B> {
     /// Creates the network's layers with their initial values.
     pub fn new(plan: Arc<Plan>, device: &B::Device) -> Net<B> {
         let layers = plan.layers.iter().map(|l| l.spec.build(device)).collect();
-        Net { layers, plan }
+        Net::from_parts(layers, plan)
     }
 
     /// A net from its layers and the plan that uses them (layer `i` of the plan is
     /// `layers[i]`).
     pub fn from_parts(layers: Vec<Layer<B>>, plan: Arc<Plan>) -> Net<B> {
         debug_assert_eq!(layers.len(), plan.layers.len());
-        Net { layers, plan }
+        Net {
+            layers,
+            plan,
+            host: Arc::new(Vec::new()),
+        }
+    }
+
+    /// The net with CPU kernels for some steps (indexed by step).
+    pub(super) fn with_host(mut self, host: Vec<Option<HostConv>>) -> Net<B> {
+        self.host = Arc::new(host);
+        self
     }
 
     pub fn plan(&self) -> &Plan {
@@ -81,7 +102,7 @@ impl<B: Backend> Net<B> {
                 };
                 args.push(value.expect("a step reads only earlier, still live steps"));
             }
-            let out = self.run(step, args, &mut input);
+            let out = self.run(i, step, args, &mut input);
             let keep = remaining[i] > 0 || i == plan.output;
             values.push(keep.then_some(out));
         }
@@ -119,6 +140,7 @@ impl<B: Backend> Net<B> {
     /// Runs one step on its arguments (ordered by port).
     fn run(
         &self,
+        index: usize,
         step: &Step,
         mut args: Vec<Tensor<B, 4>>,
         input: &mut Option<Tensor<B, 4>>,
@@ -135,9 +157,13 @@ impl<B: Backend> Net<B> {
                     dilation,
                     groups,
                     relu,
+                    ..
                 },
                 Some(Layer::Conv(c)),
             ) => {
+                if let Some(host) = self.host.get(index).and_then(Option::as_ref) {
+                    return super::host::conv(host, one(), step.shape, relu);
+                }
                 let y = ops::conv(
                     one(),
                     &c.weight,

@@ -5,6 +5,7 @@
 use super::layers::LayerSpec;
 use crate::ir::{Graph, NodeId, Op, Shape, SumNorm, SumWeights};
 use crate::source::Span;
+use resc_kernels::Tile;
 use std::collections::HashMap;
 
 /// What one step computes. Sizes are `usize`; shapes come from the checker.
@@ -18,6 +19,9 @@ pub enum Kernel {
         groups: usize,
         /// A ReLU fused into the step (inference folding).
         relu: bool,
+        /// Run by this kernel of `resc_kernels` (kernel selection, the last inference
+        /// pass, on the CPU backend), not by Burn's convolution.
+        cpu: Option<CpuKernel>,
     },
     BatchNorm {
         eps: f64,
@@ -80,6 +84,15 @@ pub enum Kernel {
         norm: SumNorm,
     },
     Output,
+}
+
+/// The CPU kernels that kernel selection picks for convolutions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CpuKernel {
+    /// Winograd F(m×m, 3×3) with this output tile.
+    Winograd(Tile),
+    /// Blocked im2col and matrix products, the epilogue fused.
+    Gemm,
 }
 
 /// One step of the plan.
@@ -201,6 +214,7 @@ fn lower_op(op: &Op, inputs: &[[usize; 3]], out: [usize; 3]) -> (Kernel, Option<
                 dilation: pair(dilation),
                 groups: groups as usize,
                 relu: false,
+                cpu: None,
             },
             Some(LayerSpec::Conv {
                 in_channels: x[0],
@@ -353,6 +367,7 @@ impl std::fmt::Display for Plan {
                     dilation,
                     groups,
                     relu,
+                    cpu,
                 } => {
                     let mut k = format!("conv/{}", stride[0]);
                     if padding[0] > 0 {
@@ -363,6 +378,12 @@ impl std::fmt::Display for Plan {
                     }
                     if *groups > 1 {
                         k += &format!(" groups {groups}");
+                    }
+                    match cpu {
+                        Some(CpuKernel::Winograd(Tile::F2x2)) => k += " winograd F(2,3)",
+                        Some(CpuKernel::Winograd(Tile::F4x4)) => k += " winograd F(4,3)",
+                        Some(CpuKernel::Gemm) => k += " gemm",
+                        None => {}
                     }
                     if *relu {
                         k += " +relu";

@@ -31,6 +31,7 @@ fn centred(kernel: &Kernel) -> Option<(usize, bool)> {
             dilation,
             groups,
             relu,
+            ..
         } if groups == 1
             && dilation == [1, 1]
             && stride[0] == stride[1]

@@ -1,0 +1,193 @@
+//! The direct convolution (one group, any kernel, stride, padding and dilation) as
+//! matrix products over blocks of output columns: `out[n][:, cols] = W · col(x[n], cols)`,
+//! where `col` gathers the patches of the block's output positions (im2col; a 1×1
+//! convolution with stride 1 and no padding reads the input where it is). The epilogue
+//! is applied to each block right after its product, while the block is in cache.
+
+use crate::{apply_epilogue, Epilogue, SharedOut};
+use rayon::prelude::*;
+
+/// A convolution with its weights as a `[out, in·kh·kw]` matrix.
+#[derive(Clone, Debug)]
+pub struct Conv2d {
+    out_channels: usize,
+    in_channels: usize,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    dilation: [usize; 2],
+    weight: Vec<f32>,
+}
+
+impl Conv2d {
+    /// `weight` is `[out, in, kh, kw]`, row-major (which is already the matrix).
+    pub fn new(
+        weight: &[f32],
+        [out_channels, in_channels]: [usize; 2],
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+        dilation: [usize; 2],
+    ) -> Conv2d {
+        assert_eq!(
+            weight.len(),
+            out_channels * in_channels * kernel[0] * kernel[1],
+            "a [K, C, kh, kw] kernel"
+        );
+        assert!(
+            stride
+                .iter()
+                .chain(&dilation)
+                .chain(&kernel)
+                .all(|&v| v > 0),
+            "positive sizes"
+        );
+        Conv2d {
+            out_channels,
+            in_channels,
+            kernel,
+            stride,
+            padding,
+            dilation,
+            weight: weight.to_vec(),
+        }
+    }
+
+    pub fn out_channels(&self) -> usize {
+        self.out_channels
+    }
+
+    /// The output map size for an `h × w` input (PyTorch's formula).
+    pub fn output_size(&self, h: usize, w: usize) -> [usize; 2] {
+        let size = |len: usize, d: usize| {
+            let span = self.dilation[d] * (self.kernel[d] - 1) + 1;
+            (len + 2 * self.padding[d]).saturating_sub(span) / self.stride[d] + 1
+        };
+        [size(h, 0), size(w, 1)]
+    }
+
+    fn is_pointwise(&self) -> bool {
+        self.kernel == [1, 1] && self.stride == [1, 1] && self.padding == [0, 0]
+    }
+
+    /// The convolution of `x` (`[n, in, h, w]`) into `out` (`[n, out, oh, ow]`, with
+    /// [`Conv2d::output_size`]), with the epilogue applied.
+    pub fn forward(
+        &self,
+        x: &[f32],
+        [n, h, w]: [usize; 3],
+        epilogue: Epilogue<'_>,
+        out: &mut [f32],
+    ) {
+        let [oh, ow] = self.output_size(h, w);
+        let (cols, k_n) = (oh * ow, self.out_channels);
+        assert_eq!(
+            x.len(),
+            n * self.in_channels * h * w,
+            "input of [n, in, h, w]"
+        );
+        assert_eq!(out.len(), n * k_n * cols, "output of [n, out, oh, ow]");
+        epilogue.check(k_n, out.len());
+        let depth = self.in_channels * self.kernel[0] * self.kernel[1];
+        // About 256 KiB of gathered patches per block, at least 64 columns, and enough
+        // blocks for every thread.
+        let per_thread = (n * cols).div_ceil(rayon::current_num_threads());
+        let block = ((1 << 16) / depth.max(1))
+            .clamp(64, 2048)
+            .min(per_thread.max(1));
+        let items: Vec<(usize, usize)> = (0..n)
+            .flat_map(|img| (0..cols).step_by(block).map(move |c0| (img, c0)))
+            .collect();
+        let dst = SharedOut(out.as_mut_ptr());
+        items
+            .into_par_iter()
+            .for_each_init(Vec::new, |patches, (img, c0)| {
+                let c1 = (c0 + block).min(cols);
+                let image = &x[img * self.in_channels * h * w..][..self.in_channels * h * w];
+                let (rhs, rhs_rs) = if self.is_pointwise() {
+                    (image[c0..].as_ptr(), cols)
+                } else {
+                    patches.resize(depth * (c1 - c0), 0.0);
+                    self.gather(image, [h, w], [oh, ow], c0..c1, patches);
+                    (patches.as_ptr(), c1 - c0)
+                };
+                let at = img * k_n * cols + c0;
+                // SAFETY: `rhs` holds a [depth × (c1 − c0)] matrix with row stride `rhs_rs`;
+                // the destination block (columns c0..c1 of image `img`, every channel)
+                // belongs to this item alone, inside `out` (checked above).
+                unsafe {
+                    gemm::gemm(
+                        k_n,
+                        c1 - c0,
+                        depth,
+                        dst.get().add(at),
+                        1,
+                        cols as isize,
+                        false,
+                        self.weight.as_ptr(),
+                        1,
+                        depth as isize,
+                        rhs,
+                        1,
+                        rhs_rs as isize,
+                        0.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        gemm::Parallelism::None,
+                    );
+                }
+                for k in 0..k_n {
+                    let row = at + k * cols;
+                    // SAFETY: as above, this item's own columns of channel k.
+                    let dst =
+                        unsafe { std::slice::from_raw_parts_mut(dst.get().add(row), c1 - c0) };
+                    apply_epilogue(dst, k, row, epilogue);
+                }
+            });
+    }
+
+    /// im2col of output columns `range` (row-major positions of the output map):
+    /// `patches[(c·kh + i)·kw + j][p]` is input `(c, oy·s − pad + i·d, ox·s − pad + j·d)`.
+    fn gather(
+        &self,
+        image: &[f32],
+        [h, w]: [usize; 2],
+        [_, ow]: [usize; 2],
+        range: std::ops::Range<usize>,
+        patches: &mut [f32],
+    ) {
+        let len = range.len();
+        let [kh, kw] = self.kernel;
+        for c in 0..self.in_channels {
+            let channel = &image[c * h * w..][..h * w];
+            for i in 0..kh {
+                for j in 0..kw {
+                    let row = &mut patches[((c * kh + i) * kw + j) * len..][..len];
+                    let mut p = range.start;
+                    while p < range.end {
+                        // One output row at a time: oy fixed, ox from p's column on.
+                        let (oy, ox0) = (p / ow, p % ow);
+                        let run = (ow - ox0).min(range.end - p);
+                        let dst = &mut row[p - range.start..][..run];
+                        let iy = (oy * self.stride[0] + i * self.dilation[0])
+                            .wrapping_sub(self.padding[0]);
+                        if iy >= h {
+                            dst.fill(0.0);
+                        } else {
+                            let src = &channel[iy * w..][..w];
+                            let x0 = j * self.dilation[1];
+                            for (o, d) in dst.iter_mut().enumerate() {
+                                let ix =
+                                    ((ox0 + o) * self.stride[1] + x0).wrapping_sub(self.padding[1]);
+                                *d = if ix < w { src[ix] } else { 0.0 };
+                            }
+                        }
+                        p += run;
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! CPU inference kernels for resc's folded networks, on plain `f32` buffers in NCHW
+//! layout: no Burn, no IR, no knowledge of model files.
+//!
+//! Architecture invariant: this crate knows nothing of resc. `resc::lower` decides which
+//! steps of an execution plan run here (after the inference passes have folded BN, λ and
+//! α into the convolutions) and hands over the weights once, when the plan is built; the
+//! kernels keep whatever pre-transformed form of the weights makes them fast.
+//!
+//! - [`Winograd3x3`]: 3×3, stride-1, padding-1 convolution by Winograd's minimal
+//!   filtering F(m×m, 3×3) (Lavin & Gray, 2016), m = 2 or 4: the weights are transformed
+//!   once, each tile of the input is transformed, the per-tile products become
+//!   (m+2)² matrix products over the channels (the `gemm` crate), and the output
+//!   transform applies the [`Epilogue`] (bias, a residual to add, ReLU) while it writes.
+//!   F(4×4, 3×3) does 4× fewer multiplications than the direct convolution, F(2×2, 3×3)
+//!   2.25× fewer.
+//!
+//! - [`Conv2d`]: any other convolution with one group (the 7×7 stem, strided and 1×1
+//!   convolutions) as matrix products over blocks of output positions, with the same
+//!   epilogue applied to each block while it is in cache.
+//!
+//! The kernels run on rayon's thread pool (blocks of tile rows in parallel; each block's
+//! matrix products on one thread).
+
+mod direct;
+mod winograd;
+
+pub use direct::Conv2d;
+pub use winograd::{Tile, Winograd3x3};
+
+/// What is applied to every output value `z = conv(x)[n, k, y, x]`, in this order:
+/// `z + bias[k]`, `+ residual[n, k, y, x]`, then `max(·, 0)` if `relu`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Epilogue<'a> {
+    /// One value per output channel.
+    pub bias: Option<&'a [f32]>,
+    /// A tensor of the output's shape added before the ReLU (a residual's shortcut).
+    pub residual: Option<&'a [f32]>,
+    pub relu: bool,
+}
+
+impl Epilogue<'_> {
+    /// Checks the epilogue's tensors against `channels` output channels and an output
+    /// of `len` values.
+    fn check(&self, channels: usize, len: usize) {
+        if let Some(bias) = self.bias {
+            assert_eq!(bias.len(), channels, "one bias per output channel");
+        }
+        if let Some(residual) = self.residual {
+            assert_eq!(residual.len(), len, "a residual of the output's shape");
+        }
+    }
+}
+
+/// Applies the epilogue to `dst`, a run of channel `k`'s outputs that starts at flat
+/// output index `at`.
+fn apply_epilogue(dst: &mut [f32], k: usize, at: usize, epilogue: Epilogue<'_>) {
+    if let Some(bias) = epilogue.bias {
+        let b = bias[k];
+        dst.iter_mut().for_each(|d| *d += b);
+    }
+    if let Some(residual) = epilogue.residual {
+        let len = dst.len();
+        for (d, &v) in dst.iter_mut().zip(&residual[at..][..len]) {
+            *d += v;
+        }
+    }
+    if epilogue.relu {
+        dst.iter_mut().for_each(|d| *d = d.max(0.0));
+    }
+}
+
+/// The output pointer, shared by the workers of a kernel (each writes its own part).
+#[derive(Clone, Copy)]
+struct SharedOut(*mut f32);
+
+// SAFETY: the kernels hand the pointer to workers that write disjoint parts of one
+// buffer, which outlives the parallel loop.
+unsafe impl Send for SharedOut {}
+unsafe impl Sync for SharedOut {}
+
+impl SharedOut {
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}

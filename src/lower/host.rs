@@ -1,0 +1,162 @@
+//! Kernel selection, the last inference pass: on the CPU backend (flex, f32), the
+//! convolutions with one group run on `resc_kernels` instead of Burn's convolution —
+//! 3×3 with stride 1 and padding 1 on the Winograd kernel (4× fewer multiplications),
+//! the others (the stem, strided and 1×1 convolutions) on blocked im2col + gemm. Their
+//! weights are put in the kernel's form once, here, and the bias and fused ReLU that the
+//! folding passes left on the step become the kernel's epilogue, applied while the
+//! output is in cache.
+//!
+//! The selection runs after every other pass, because folding, branch merging and
+//! residual removal rewrite the convolutions' weights; a net whose weights change
+//! afterwards (loading a record into it) must be folded again. On any other backend
+//! (CUDA; autodiff, for training) the pass changes nothing.
+
+use super::layers::{Conv, Layer};
+use super::net::{HostConv, Net};
+use super::plan::{CpuKernel, Kernel};
+use burn::backend::flex::FlexTensor;
+use burn::backend::Flex;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+use resc_kernels::{Conv2d, Epilogue, Tile, Winograd3x3};
+use std::any::{Any, TypeId};
+use std::sync::Arc;
+
+/// A convolution's weights in a CPU kernel's form.
+#[derive(Debug)]
+pub(super) enum CpuConv {
+    Winograd(Winograd3x3),
+    Gemm(Conv2d),
+}
+
+/// The Winograd tile for a map of `h × w`: F(4×4, 3×3) does 4× fewer multiplications
+/// than the direct convolution; on maps smaller than one such tile most of its work
+/// would be padding, so they take F(2×2, 3×3) (2.25× fewer).
+fn tile_for([_, h, w]: [usize; 3]) -> Tile {
+    if h >= 4 && w >= 4 {
+        Tile::F4x4
+    } else {
+        Tile::F2x2
+    }
+}
+
+impl<B: Backend> Net<B> {
+    /// Picks the CPU kernels for the eligible convolutions (see the module
+    /// documentation); returns the net and how many convolutions now run on Winograd
+    /// and on gemm.
+    pub(super) fn select_host_kernels(self) -> (Net<B>, [usize; 2]) {
+        if TypeId::of::<B>() != TypeId::of::<Flex>() {
+            return (self, [0, 0]);
+        }
+        let mut plan = self.plan().clone();
+        let mut host: Vec<Option<HostConv>> = vec![None; plan.steps.len()];
+        let mut counts = [0, 0];
+        for (i, step) in plan.steps.iter_mut().enumerate() {
+            let shape = step.shape;
+            let (
+                Kernel::Conv {
+                    stride,
+                    padding,
+                    dilation,
+                    groups: 1,
+                    cpu,
+                    ..
+                },
+                Some(layer),
+            ) = (&mut step.kernel, step.layer)
+            else {
+                continue;
+            };
+            let Layer::Conv(conv) = &self.layers[layer] else {
+                continue;
+            };
+            let Some((weight, bias)) = conv_values(conv) else {
+                continue;
+            };
+            let [out, inp, kh, kw] = conv.weight.dims();
+            let (kernel, chosen) = if [kh, kw] == [3, 3]
+                && *stride == [1, 1]
+                && *padding == [1, 1]
+                && *dilation == [1, 1]
+            {
+                let tile = tile_for(shape);
+                counts[0] += 1;
+                let winograd = Winograd3x3::new(tile, &weight, out, inp);
+                (CpuConv::Winograd(winograd), CpuKernel::Winograd(tile))
+            } else {
+                counts[1] += 1;
+                let gemm = Conv2d::new(&weight, [out, inp], [kh, kw], *stride, *padding, *dilation);
+                (CpuConv::Gemm(gemm), CpuKernel::Gemm)
+            };
+            *cpu = Some(chosen);
+            host[i] = Some(HostConv {
+                kernel: Arc::new(kernel),
+                bias: bias.map(Arc::new),
+            });
+        }
+        let layers = self.layers;
+        (
+            Net::from_parts(layers, Arc::new(plan)).with_host(host),
+            counts,
+        )
+    }
+}
+
+/// A conv's weights and bias as `f32`s (`None` if the backend stores another type).
+fn conv_values<B: Backend>(conv: &Conv<B>) -> Option<(Vec<f32>, Option<Vec<f32>>)> {
+    let weight = conv.weight.val().into_data().into_vec::<f32>().ok()?;
+    let bias = match &conv.bias {
+        Some(b) => Some(b.val().into_data().into_vec::<f32>().ok()?),
+        None => None,
+    };
+    Some((weight, bias))
+}
+
+/// Runs a selected convolution on `x` (`[N, C, H, W]`, f32 on the CPU); `shape` is the
+/// step's output shape `[K, OH, OW]`.
+pub(super) fn conv<B: Backend>(
+    host: &HostConv,
+    x: Tensor<B, 4>,
+    shape: [usize; 3],
+    relu: bool,
+) -> Tensor<B, 4> {
+    let [n, _, h, w] = x.dims();
+    let [k, oh, ow] = shape;
+    // The input is read in place (no copy even when other steps still hold it).
+    let x = flex_tensor(x);
+    let x = if x.as_slice::<f32>().is_some() {
+        x
+    } else {
+        x.to_contiguous()
+    };
+    let input = x
+        .as_slice::<f32>()
+        .expect("kernel selection runs only on f32 tensors");
+    let mut out = vec![0.0f32; n * k * oh * ow];
+    let epilogue = Epilogue {
+        bias: host.bias.as_deref().map(Vec::as_slice),
+        residual: None,
+        relu,
+    };
+    match &*host.kernel {
+        CpuConv::Winograd(conv) => conv.forward(input, [n, h, w], epilogue, &mut out),
+        CpuConv::Gemm(conv) => conv.forward(input, [n, h, w], epilogue, &mut out),
+    }
+    let y = Tensor::<Flex, 4>::from_data(TensorData::new(out, [n, k, oh, ow]), &Default::default());
+    from_flex(y)
+}
+
+/// The flex tensor behind `x` (kernel selection checked that `B` is flex).
+fn flex_tensor<B: Backend>(x: Tensor<B, 4>) -> FlexTensor {
+    let any: Box<dyn Any> = Box::new(x);
+    let x = any
+        .downcast::<Tensor<Flex, 4>>()
+        .expect("kernel selection runs only on the flex backend");
+    x.into_primitive().tensor()
+}
+
+fn from_flex<B: Backend>(y: Tensor<Flex, 4>) -> Tensor<B, 4> {
+    let any: Box<dyn Any> = Box::new(y);
+    *any.downcast::<Tensor<B, 4>>()
+        .expect("kernel selection runs only on the flex backend")
+}
