@@ -170,8 +170,10 @@ fn folding_keeps_the_outputs_of_every_zoo_network() {
 #[test]
 fn folding_removes_bn_relu_and_lambda_steps() {
     // ResNet-20: 19 conv → BN pairs fold; the ReLUs after the first BN of each block,
-    // and the stem's, fuse; then RMNet removes all 9 residuals (identity or option A, on
-    // ReLU outputs) and the ReLUs after them fuse too: a plain chain of 19 convs.
+    // and the stem's, fuse; kernel selection fuses the 7 identity shortcuts' additions
+    // and the ReLUs after them into the blocks' second convs. Then (with residual
+    // removal) RMNet removes all 9 residuals (identity or option A, on ReLU outputs) and
+    // the ReLUs after them fuse too: a plain chain of 19 convs.
     let network = compile("models/resnet20.resnet");
     let (error, report) = compare(&network, 1);
     assert!(error <= 1e-4, "{error:e}");
@@ -179,9 +181,10 @@ fn folding_removes_bn_relu_and_lambda_steps() {
         (report.batch_norms, report.relus, report.residuals),
         (19, 10, 0)
     );
+    assert_eq!((report.winograd, report.gemm, report.adds), (17, 2, 7));
     assert_eq!(
         report.steps_after,
-        report.steps_before - 19 - 10,
+        report.steps_before - 19 - 10 - 7 - 7,
         "{report:?}"
     );
     let (error, report) = compare_with(&network, 1, true);
@@ -240,15 +243,21 @@ fn the_plan_after_folding_is_a_plain_chain() {
     let folded = run(&["--opt"]);
     assert!(
         folded.starts_with(
-            "# folded: 19 BN and 0 λ/α folded, 0 branch sums merged, 10 ReLU fused, 0 residuals removed; convs on Winograd 17, on gemm 2; 72 → 43 steps"
+            "# folded: 19 BN and 0 λ/α folded, 0 branch sums merged, 10 ReLU fused, 0 residuals removed; convs on Winograd 17, on gemm 2, 7 additions fused; 72 → 29 steps"
         ),
         "{folded}"
     );
-    assert_eq!(folded.matches(" = Add").count(), 9, "{folded}");
+    // The identity shortcuts' additions (and ReLUs) run in the second conv of each block;
+    // the two option-A shortcuts are computed after that conv, so their additions stay.
+    assert_eq!(folded.matches(" +add +relu(").count(), 7, "{folded}");
+    assert_eq!(folded.matches(" = Add").count(), 2, "{folded}");
+    assert!(folded.contains(
+        "%3 = conv/1 pad 1 winograd F(4,3) +add +relu(%2, %1) [16, 32, 32]  layer1.0.residual.conv2"
+    ));
     let folded = run(&["--opt", "--plain"]);
     assert!(
         folded.starts_with(
-            "# folded: 19 BN and 0 λ/α folded, 0 branch sums merged, 19 ReLU fused, 9 residuals removed; convs on Winograd 17, on gemm 2; 72 → 23 steps"
+            "# folded: 19 BN and 0 λ/α folded, 0 branch sums merged, 19 ReLU fused, 9 residuals removed; convs on Winograd 17, on gemm 2, 0 additions fused; 72 → 23 steps"
         ),
         "{folded}"
     );

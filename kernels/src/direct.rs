@@ -81,13 +81,11 @@ impl Conv2d {
     ) {
         let [oh, ow] = self.output_size(h, w);
         let (cols, k_n) = (oh * ow, self.out_channels);
-        assert_eq!(
-            x.len(),
-            n * self.in_channels * h * w,
-            "input of [n, in, h, w]"
+        epilogue.check(
+            [x.len(), n * self.in_channels * h * w],
+            [out.len(), n * k_n * cols],
+            k_n,
         );
-        assert_eq!(out.len(), n * k_n * cols, "output of [n, out, oh, ow]");
-        epilogue.check(k_n, out.len());
         let depth = self.in_channels * self.kernel[0] * self.kernel[1];
         // About 256 KiB of gathered patches per block, at least 64 columns, and enough
         // blocks for every thread.

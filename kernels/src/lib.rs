@@ -18,13 +18,17 @@
 //!   convolutions) as matrix products over blocks of output positions, with the same
 //!   epilogue applied to each block while it is in cache.
 //!
+//! - [`MaxPool2d`]: max pooling, rows first (the ResNet stem's 3×3/2 pooling).
+//!
 //! The kernels run on rayon's thread pool (blocks of tile rows in parallel; each block's
 //! matrix products on one thread).
 
 mod direct;
+mod pool;
 mod winograd;
 
 pub use direct::Conv2d;
+pub use pool::MaxPool2d;
 pub use winograd::{Tile, Winograd3x3};
 
 /// What is applied to every output value `z = conv(x)[n, k, y, x]`, in this order:
@@ -39,14 +43,16 @@ pub struct Epilogue<'a> {
 }
 
 impl Epilogue<'_> {
-    /// Checks the epilogue's tensors against `channels` output channels and an output
-    /// of `len` values.
-    fn check(&self, channels: usize, len: usize) {
+    /// Checks a kernel's buffers, each `[actual, expected]` length, and the epilogue's
+    /// tensors against `channels` output channels.
+    fn check(&self, [x, x_expected]: [usize; 2], [out, out_expected]: [usize; 2], channels: usize) {
+        assert_eq!(x, x_expected, "an input of [n, in, h, w]");
+        assert_eq!(out, out_expected, "an output of [n, out, oh, ow]");
         if let Some(bias) = self.bias {
             assert_eq!(bias.len(), channels, "one bias per output channel");
         }
         if let Some(residual) = self.residual {
-            assert_eq!(residual.len(), len, "a residual of the output's shape");
+            assert_eq!(residual.len(), out, "a residual of the output's shape");
         }
     }
 }

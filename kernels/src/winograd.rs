@@ -175,17 +175,11 @@ impl Winograd3x3 {
         out: &mut [f32],
     ) {
         let geometry = Geometry::new(self, n, h, w);
-        assert_eq!(
-            x.len(),
-            n * self.in_channels * h * w,
-            "input of [n, in, h, w]"
+        epilogue.check(
+            [x.len(), n * self.in_channels * h * w],
+            [out.len(), n * self.out_channels * h * w],
+            self.out_channels,
         );
-        assert_eq!(
-            out.len(),
-            n * self.out_channels * h * w,
-            "output of [n, out, h, w]"
-        );
-        epilogue.check(self.out_channels, out.len());
         let rows = n * geometry.tile_rows;
         let blocks: Vec<(usize, usize)> = (0..rows)
             .step_by(geometry.rows_per_block)

@@ -39,6 +39,9 @@ pub struct FoldReport {
     pub winograd: usize,
     /// Convolutions that run on the CPU's im2col + gemm kernel (kernel selection).
     pub gemm: usize,
+    /// Residual additions fused into the convolution that ends their branch (kernel
+    /// selection).
+    pub adds: usize,
     pub steps_before: usize,
     pub steps_after: usize,
 }
@@ -57,7 +60,7 @@ impl std::fmt::Display for FoldReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} BN and {} λ/α folded, {} branch sums merged, {} ReLU fused, {} residuals removed; convs on Winograd {}, on gemm {}; {} → {} steps",
+            "{} BN and {} λ/α folded, {} branch sums merged, {} ReLU fused, {} residuals removed; convs on Winograd {}, on gemm {}, {} additions fused; {} → {} steps",
             self.batch_norms,
             self.scales,
             self.branches,
@@ -65,6 +68,7 @@ impl std::fmt::Display for FoldReport {
             self.residuals,
             self.winograd,
             self.gemm,
+            self.adds,
             self.steps_before,
             self.steps_after
         )
@@ -89,9 +93,11 @@ impl<B: Backend> Net<B> {
 
     /// The last pass, kernel selection, with its count added to `report`.
     fn with_selected_kernels(self, mut report: FoldReport) -> (Net<B>, FoldReport) {
-        let (net, [winograd, gemm]) = self.select_host_kernels();
+        let (net, [winograd, gemm, adds]) = self.select_host_kernels();
         report.winograd = winograd;
         report.gemm = gemm;
+        report.adds = adds;
+        report.steps_after = net.plan().steps.len();
         (net, report)
     }
 

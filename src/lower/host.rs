@@ -4,21 +4,29 @@
 //! the others (the stem, strided and 1×1 convolutions) on blocked im2col + gemm. Their
 //! weights are put in the kernel's form once, here, and the bias and fused ReLU that the
 //! folding passes left on the step become the kernel's epilogue, applied while the
-//! output is in cache.
+//! output is in cache. Max pooling (the ResNet stem's) runs on the kernels' row-wise
+//! pooling too.
+//!
+//! Before the kernels are built, a residual's addition (and the ReLU after it) is fused
+//! into the convolution that ends its branch: `relu(conv(x) + s)` becomes one step that
+//! reads `x` and `s` and adds `s` in the epilogue (where `s` is computed before the
+//! convolution and nothing else reads the convolution's output), so the sum is never a
+//! separate pass over memory.
 //!
 //! The selection runs after every other pass, because folding, branch merging and
 //! residual removal rewrite the convolutions' weights; a net whose weights change
 //! afterwards (loading a record into it) must be folded again. On any other backend
 //! (CUDA; autodiff, for training) the pass changes nothing.
 
+use super::fold::{compact, resolve};
 use super::layers::{Conv, Layer};
-use super::net::{HostConv, Net};
+use super::net::{HostConv, HostStep, Net};
 use super::plan::{CpuKernel, Kernel};
 use burn::backend::flex::FlexTensor;
 use burn::backend::Flex;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
-use resc_kernels::{Conv2d, Epilogue, Tile, Winograd3x3};
+use resc_kernels::{Conv2d, Epilogue, MaxPool2d, Tile, Winograd3x3};
 use std::any::{Any, TypeId};
 use std::sync::Arc;
 
@@ -41,18 +49,111 @@ fn tile_for([_, h, w]: [usize; 3]) -> Tile {
 }
 
 impl<B: Backend> Net<B> {
-    /// Picks the CPU kernels for the eligible convolutions (see the module
-    /// documentation); returns the net and how many convolutions now run on Winograd
-    /// and on gemm.
-    pub(super) fn select_host_kernels(self) -> (Net<B>, [usize; 2]) {
+    /// Fuses residual additions and picks the CPU kernels (see the module
+    /// documentation); returns the net and how many convolutions now run on Winograd,
+    /// how many on gemm, and how many additions were fused.
+    pub(super) fn select_host_kernels(self) -> (Net<B>, [usize; 3]) {
         if TypeId::of::<B>() != TypeId::of::<Flex>() {
-            return (self, [0, 0]);
+            return (self, [0, 0, 0]);
         }
+        let (net, adds) = self.fuse_residual_adds();
+        let (net, [winograd, gemm]) = net.build_host_kernels();
+        (net, [winograd, gemm, adds])
+    }
+
+    /// Fuses each residual addition, and a ReLU reading only it, into the one-group
+    /// convolution that produces one of its two operands (see the module documentation).
+    fn fuse_residual_adds(self) -> (Net<B>, usize) {
         let mut plan = self.plan().clone();
-        let mut host: Vec<Option<HostConv>> = vec![None; plan.steps.len()];
+        let n = plan.steps.len();
+        let mut kernels: Vec<Kernel> = plan.steps.iter().map(|s| s.kernel.clone()).collect();
+        let mut uses = plan.uses.clone();
+        let mut alias: Vec<usize> = (0..n).collect();
+        let mut residual: Vec<Option<usize>> = vec![None; n];
+        let mut fused = 0;
+        for i in 0..n {
+            let inputs: Vec<usize> = plan.steps[i]
+                .inputs
+                .iter()
+                .map(|&j| resolve(&alias, j))
+                .collect();
+            match (&plan.steps[i].kernel, &inputs[..]) {
+                (Kernel::Add, &[a, b]) if i != plan.output => {
+                    let ends_branch = |j: usize, s: usize| {
+                        matches!(
+                            kernels[j],
+                            Kernel::Conv {
+                                groups: 1,
+                                relu: false,
+                                ..
+                            }
+                        ) && residual[j].is_none()
+                            && uses[j] == 1
+                            && j != plan.output
+                            && s < j
+                    };
+                    let Some((j, s)) = [(a, b), (b, a)]
+                        .into_iter()
+                        .find(|&(j, s)| ends_branch(j, s))
+                    else {
+                        continue;
+                    };
+                    residual[j] = Some(s);
+                    alias[i] = j;
+                    uses[j] = uses[i];
+                    fused += 1;
+                }
+                (Kernel::Relu, &[j])
+                    if residual[j].is_some()
+                        && uses[j] == 1
+                        && j != plan.output
+                        && i != plan.output =>
+                {
+                    if let Kernel::Conv { relu, .. } = &mut kernels[j] {
+                        *relu = true;
+                    }
+                    alias[i] = j;
+                    uses[j] = uses[i];
+                }
+                _ => {}
+            }
+        }
+        if fused == 0 {
+            return (self, 0);
+        }
+        for (j, s) in residual.iter().enumerate() {
+            if let Some(s) = *s {
+                plan.steps[j].inputs.push(s);
+            }
+        }
+        let layers = self.layers.into_iter().map(Some).collect();
+        let infos = plan.layers.clone();
+        let (net, _) = compact(&plan, kernels, &alias, uses, layers, infos);
+        (net, fused)
+    }
+
+    /// Builds the CPU kernels of the one-group convolutions; returns the net and how
+    /// many run on Winograd and on gemm.
+    fn build_host_kernels(self) -> (Net<B>, [usize; 2]) {
+        let mut plan = self.plan().clone();
+        let mut host: Vec<Option<HostStep>> = vec![None; plan.steps.len()];
         let mut counts = [0, 0];
         for (i, step) in plan.steps.iter_mut().enumerate() {
             let shape = step.shape;
+            if let &Kernel::MaxPool {
+                kernel,
+                stride,
+                padding,
+            } = &step.kernel
+            {
+                let pool = MaxPool2d {
+                    kernel,
+                    stride,
+                    padding,
+                };
+                host[i] = pool.is_supported().then_some(HostStep::MaxPool(pool));
+                continue;
+            }
             let (
                 Kernel::Conv {
                     stride,
@@ -89,10 +190,10 @@ impl<B: Backend> Net<B> {
                 (CpuConv::Gemm(gemm), CpuKernel::Gemm)
             };
             *cpu = Some(chosen);
-            host[i] = Some(HostConv {
+            host[i] = Some(HostStep::Conv(HostConv {
                 kernel: Arc::new(kernel),
                 bias: bias.map(Arc::new),
-            });
+            }));
         }
         let layers = self.layers;
         (
@@ -117,25 +218,22 @@ fn conv_values<B: Backend>(conv: &Conv<B>) -> Option<(Vec<f32>, Option<Vec<f32>>
 pub(super) fn conv<B: Backend>(
     host: &HostConv,
     x: Tensor<B, 4>,
+    residual: Option<Tensor<B, 4>>,
     shape: [usize; 3],
     relu: bool,
 ) -> Tensor<B, 4> {
     let [n, _, h, w] = x.dims();
     let [k, oh, ow] = shape;
-    // The input is read in place (no copy even when other steps still hold it).
-    let x = flex_tensor(x);
-    let x = if x.as_slice::<f32>().is_some() {
-        x
-    } else {
-        x.to_contiguous()
-    };
+    // The inputs are read in place (no copy even when other steps still hold them).
+    let x = contiguous(flex_tensor(x));
+    let residual = residual.map(|r| contiguous(flex_tensor(r)));
     let input = x
         .as_slice::<f32>()
         .expect("kernel selection runs only on f32 tensors");
     let mut out = vec![0.0f32; n * k * oh * ow];
     let epilogue = Epilogue {
         bias: host.bias.as_deref().map(Vec::as_slice),
-        residual: None,
+        residual: residual.as_ref().and_then(|r| r.as_slice::<f32>()),
         relu,
     };
     match &*host.kernel {
@@ -144,6 +242,15 @@ pub(super) fn conv<B: Backend>(
     }
     let y = Tensor::<Flex, 4>::from_data(TensorData::new(out, [n, k, oh, ow]), &Default::default());
     from_flex(y)
+}
+
+/// `x`, or a contiguous copy where it is a strided view.
+fn contiguous(x: FlexTensor) -> FlexTensor {
+    if x.as_slice::<f32>().is_some() {
+        x
+    } else {
+        x.to_contiguous()
+    }
 }
 
 /// The flex tensor behind `x` (kernel selection checked that `B` is flex).
@@ -159,4 +266,23 @@ fn from_flex<B: Backend>(y: Tensor<Flex, 4>) -> Tensor<B, 4> {
     let any: Box<dyn Any> = Box::new(y);
     *any.downcast::<Tensor<B, 4>>()
         .expect("kernel selection runs only on the flex backend")
+}
+
+/// Runs a max pooling on `x` (`[N, C, H, W]`, f32 on the CPU) into the step's output
+/// shape `[C, OH, OW]`.
+pub(super) fn max_pool<B: Backend>(
+    pool: &MaxPool2d,
+    x: Tensor<B, 4>,
+    shape: [usize; 3],
+) -> Tensor<B, 4> {
+    let [n, c, h, w] = x.dims();
+    let [_, oh, ow] = shape;
+    let x = contiguous(flex_tensor(x));
+    let input = x
+        .as_slice::<f32>()
+        .expect("kernel selection runs only on f32 tensors");
+    let mut out = vec![0.0f32; n * c * oh * ow];
+    pool.forward(input, [n * c, h, w], &mut out);
+    let y = Tensor::<Flex, 4>::from_data(TensorData::new(out, [n, c, oh, ow]), &Default::default());
+    from_flex(y)
 }

@@ -23,7 +23,14 @@ pub struct Net<B: Backend> {
     plan: Arc<Plan>,
     /// Per step: the CPU kernel chosen for it by kernel selection (`host`), if any.
     #[module(skip)]
-    host: Arc<Vec<Option<HostConv>>>,
+    host: Arc<Vec<Option<HostStep>>>,
+}
+
+/// A step that runs on `resc_kernels` (see `host`).
+#[derive(Clone, Debug)]
+pub(super) enum HostStep {
+    Conv(HostConv),
+    MaxPool(resc_kernels::MaxPool2d),
 }
 
 /// A convolution step that runs on `resc_kernels` (see `host`): its weights in the
@@ -65,7 +72,7 @@ impl<B: Backend> Net<B> {
     }
 
     /// The net with CPU kernels for some steps (indexed by step).
-    pub(super) fn with_host(mut self, host: Vec<Option<HostConv>>) -> Net<B> {
+    pub(super) fn with_host(mut self, host: Vec<Option<HostStep>>) -> Net<B> {
         self.host = Arc::new(host);
         self
     }
@@ -161,11 +168,14 @@ impl<B: Backend> Net<B> {
                 },
                 Some(Layer::Conv(c)),
             ) => {
-                if let Some(host) = self.host.get(index).and_then(Option::as_ref) {
-                    return super::host::conv(host, one(), step.shape, relu);
+                // A second input is a residual fused into the conv (kernel selection).
+                let residual = (step.inputs.len() == 2).then(&mut one);
+                let x = one();
+                if let Some(HostStep::Conv(host)) = self.host.get(index).and_then(Option::as_ref) {
+                    return super::host::conv(host, x, residual, step.shape, relu);
                 }
                 let y = ops::conv(
-                    one(),
+                    x,
                     &c.weight,
                     c.bias.as_ref(),
                     stride,
@@ -173,6 +183,10 @@ impl<B: Backend> Net<B> {
                     dilation,
                     groups,
                 );
+                let y = match residual {
+                    Some(r) => y + r,
+                    None => y,
+                };
                 if relu {
                     burn::tensor::activation::relu(y)
                 } else {
@@ -196,7 +210,10 @@ impl<B: Backend> Net<B> {
                     padding,
                 },
                 _,
-            ) => ops::max_pool(one(), kernel, stride, padding),
+            ) => match self.host.get(index).and_then(Option::as_ref) {
+                Some(HostStep::MaxPool(pool)) => super::host::max_pool(pool, one(), step.shape),
+                _ => ops::max_pool(one(), kernel, stride, padding),
+            },
             (
                 &Kernel::AvgPool {
                     kernel,

@@ -385,6 +385,10 @@ impl std::fmt::Display for Plan {
                         Some(CpuKernel::Gemm) => k += " gemm",
                         None => {}
                     }
+                    if step.inputs.len() == 2 {
+                        // The residual's addition runs in the conv (kernel selection).
+                        k += " +add";
+                    }
                     if *relu {
                         k += " +relu";
                     }
