@@ -1,7 +1,8 @@
 //! Inference speed before and after the weight passes (`Net::fold_for_inference`: BN,
 //! λ and α folded into convolutions, ReLU fused, then kernel selection: 3×3 stride-1
-//! convolutions on Winograd F(4×4, 3×3), the others on im2col + gemm, bias and ReLU in
-//! the kernels' epilogue; `Net::reparameterise_plain`: residuals removed too, where
+//! convolutions on Winograd F(4×4, 3×3), the others on im2col + gemm, bias, residual
+//! additions and ReLU in the kernels' epilogue, max pooling on the CPU kernel;
+//! `Net::reparameterise_plain`: residuals removed too, where
 //! exact), evaluation mode on the CPU backend:
 //! ResNet-50 and RepVGG-A0 (whose branches merge into one conv per block) at batch 8 on
 //! 224×224, WRN-16-8 and ResNet-20 (which re-parameterisation turns into a plain chain)

@@ -11,7 +11,10 @@
 //!
 //! - **branch merging** (RepVGG): a sum of parallel convs, BNs and the identity, all
 //!   reading one tensor, is one conv; see `branches`;
-//! - **residual removal** (`reparameterise_plain`, RMNet): see `reparam`.
+//! - **residual removal** (`reparameterise_plain`, RMNet): see `reparam`;
+//! - **kernel selection**, last, on the CPU backend: convolutions and max pooling on
+//!   `resc_kernels` (Winograd, im2col + gemm), residual additions fused into the
+//!   convolutions' epilogue; see `host`.
 //!
 //! Each fold applies only when the conv's output has no other reader, so every other
 //! step sees exactly the values it saw before. The result computes the same function in
