@@ -8,8 +8,9 @@
 //!
 //! Work is split into blocks of whole tile rows (across images, so that small maps still
 //! give matrix products wide enough to be efficient); a block's transformed input and
-//! products stay in the core's cache. The transforms work on contiguous runs of tiles
-//! (each input row is split into m interleaved planes first), so they vectorise.
+//! products stay in the core's cache. The transforms work on contiguous runs over all
+//! the block's tiles (the patches' columns are gathered into planes first), so they
+//! vectorise.
 
 use crate::{apply_epilogue, Epilogue, SharedOut};
 use rayon::prelude::*;
@@ -174,12 +175,15 @@ impl Winograd3x3 {
         epilogue: Epilogue<'_>,
         out: &mut [f32],
     ) {
-        let geometry = Geometry::new(self, n, h, w);
         epilogue.check(
             [x.len(), n * self.in_channels * h * w],
             [out.len(), n * self.out_channels * h * w],
             self.out_channels,
         );
+        if out.is_empty() {
+            return;
+        }
+        let geometry = Geometry::new(self, n, h, w);
         let rows = n * geometry.tile_rows;
         let blocks: Vec<(usize, usize)> = (0..rows)
             .step_by(geometry.rows_per_block)

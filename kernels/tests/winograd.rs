@@ -60,6 +60,7 @@ fn both_tiles_match_the_direct_convolution_on_typical_layers() {
             ([2, 32, 32, 32], 16),
             ([5, 4, 1, 1], 3),
             ([1, 3, 5, 9], 2),
+            ([0, 4, 5, 5], 3),
         ] {
             let error = check(tile, shape, k, false, false, 7);
             assert!(error < bound(tile), "{tile:?} {shape:?}→{k}: {error:e}");
