@@ -42,8 +42,8 @@ pub struct FoldReport {
     pub winograd: usize,
     /// Convolutions that run on the CPU's im2col + gemm kernel (kernel selection).
     pub gemm: usize,
-    /// Residual additions fused into the convolution that ends their branch (kernel
-    /// selection).
+    /// Residual additions fused into the conv computed last of their two operands
+    /// (kernel selection).
     pub adds: usize,
     pub steps_before: usize,
     pub steps_after: usize,
@@ -88,7 +88,8 @@ struct ConvState {
 impl<B: Backend> Net<B> {
     /// The same function in evaluation mode with BN, λ and α folded into convolutions,
     /// parallel branches merged and ReLUs fused into them (see the module documentation),
-    /// and, on the CPU backend, the 3×3 convolutions on the Winograd kernel (`host`).
+    /// then, on the CPU backend, kernel selection (`host`: convolutions and pooling on
+    /// `resc_kernels`, residual additions fused into the convolutions).
     pub fn fold_for_inference(self) -> (Net<B>, FoldReport) {
         let (net, report) = self.fold_and_merge();
         net.with_selected_kernels(report)

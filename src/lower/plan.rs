@@ -20,7 +20,8 @@ pub enum Kernel {
         /// A ReLU fused into the step (inference folding).
         relu: bool,
         /// Run by this kernel of `resc_kernels` (kernel selection, the last inference
-        /// pass, on the CPU backend), not by Burn's convolution.
+        /// pass, on the CPU backend), not by Burn's convolution. Kernel selection may
+        /// also give the step a second input: a residual added before the ReLU.
         cpu: Option<CpuKernel>,
     },
     BatchNorm {
