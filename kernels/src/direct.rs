@@ -53,10 +53,6 @@ impl Conv2d {
         }
     }
 
-    pub fn out_channels(&self) -> usize {
-        self.out_channels
-    }
-
     /// The output map size for an `h × w` input (PyTorch's formula).
     pub fn output_size(&self, h: usize, w: usize) -> [usize; 2] {
         let size = |len: usize, d: usize| {

@@ -154,18 +154,6 @@ impl Winograd3x3 {
         }
     }
 
-    pub fn tile(&self) -> Tile {
-        self.tile
-    }
-
-    pub fn out_channels(&self) -> usize {
-        self.out_channels
-    }
-
-    pub fn in_channels(&self) -> usize {
-        self.in_channels
-    }
-
     /// The convolution of `x` (`[n, in, h, w]`) into `out` (`[n, out, h, w]`), with the
     /// epilogue applied.
     pub fn forward(

@@ -8,10 +8,10 @@
 //! pooling too.
 //!
 //! Before the kernels are built, a residual's addition (and the ReLU after it) is fused
-//! into the convolution that ends its branch: `relu(conv(x) + s)` becomes one step that
-//! reads `x` and `s` and adds `s` in the epilogue (where `s` is computed before the
-//! convolution and nothing else reads the convolution's output), so the sum is never a
-//! separate pass over memory.
+//! into the conv computed last of its two operands (the branch's last conv, or a
+//! projection shortcut's): `relu(conv(x) + s)` becomes one step that reads `x` and `s`
+//! and adds `s` in the epilogue (where nothing else reads the conv's output), so the sum
+//! is never a separate pass over memory.
 //!
 //! The selection runs after every other pass, because folding, branch merging and
 //! residual removal rewrite the convolutions' weights; a net whose weights change
@@ -223,25 +223,51 @@ pub(super) fn conv<B: Backend>(
     relu: bool,
 ) -> Tensor<B, 4> {
     let [n, _, h, w] = x.dims();
-    let [k, oh, ow] = shape;
-    // The inputs are read in place (no copy even when other steps still hold them).
-    let x = contiguous(flex_tensor(x));
     let residual = residual.map(|r| contiguous(flex_tensor(r)));
-    let input = x
-        .as_slice::<f32>()
-        .expect("kernel selection runs only on f32 tensors");
-    let mut out = vec![0.0f32; n * k * oh * ow];
     let epilogue = Epilogue {
         bias: host.bias.as_deref().map(Vec::as_slice),
-        residual: residual.as_ref().and_then(|r| r.as_slice::<f32>()),
+        residual: residual.as_ref().map(f32_slice),
         relu,
     };
-    match &*host.kernel {
-        CpuConv::Winograd(conv) => conv.forward(input, [n, h, w], epilogue, &mut out),
-        CpuConv::Gemm(conv) => conv.forward(input, [n, h, w], epilogue, &mut out),
-    }
-    let y = Tensor::<Flex, 4>::from_data(TensorData::new(out, [n, k, oh, ow]), &Default::default());
-    from_flex(y)
+    on_host(x, shape, |input, out| match &*host.kernel {
+        CpuConv::Winograd(conv) => conv.forward(input, [n, h, w], epilogue, out),
+        CpuConv::Gemm(conv) => conv.forward(input, [n, h, w], epilogue, out),
+    })
+}
+
+/// Runs a max pooling on `x` (`[N, C, H, W]`, f32 on the CPU) into the step's output
+/// shape `[C, OH, OW]`.
+pub(super) fn max_pool<B: Backend>(
+    pool: &MaxPool2d,
+    x: Tensor<B, 4>,
+    shape: [usize; 3],
+) -> Tensor<B, 4> {
+    let [n, c, h, w] = x.dims();
+    on_host(x, shape, |input, out| {
+        pool.forward(input, [n * c, h, w], out)
+    })
+}
+
+/// Runs `kernel` on `x`'s values, read in place (no copy even when other steps still
+/// hold the tensor), into a new tensor of `N` samples of `shape`.
+fn on_host<B: Backend>(
+    x: Tensor<B, 4>,
+    [c, h, w]: [usize; 3],
+    kernel: impl FnOnce(&[f32], &mut [f32]),
+) -> Tensor<B, 4> {
+    let n = x.dims()[0];
+    let x = contiguous(flex_tensor(x));
+    let mut out = vec![0.0f32; n * c * h * w];
+    kernel(f32_slice(&x), &mut out);
+    let y = Tensor::<Flex, 4>::from_data(TensorData::new(out, [n, c, h, w]), &Default::default());
+    let any: Box<dyn Any> = Box::new(y);
+    *any.downcast::<Tensor<B, 4>>()
+        .expect("kernel selection runs only on the flex backend")
+}
+
+fn f32_slice(x: &FlexTensor) -> &[f32] {
+    x.as_slice::<f32>()
+        .expect("kernel selection runs only on f32 tensors")
 }
 
 /// `x`, or a contiguous copy where it is a strided view.
@@ -260,29 +286,4 @@ fn flex_tensor<B: Backend>(x: Tensor<B, 4>) -> FlexTensor {
         .downcast::<Tensor<Flex, 4>>()
         .expect("kernel selection runs only on the flex backend");
     x.into_primitive().tensor()
-}
-
-fn from_flex<B: Backend>(y: Tensor<Flex, 4>) -> Tensor<B, 4> {
-    let any: Box<dyn Any> = Box::new(y);
-    *any.downcast::<Tensor<B, 4>>()
-        .expect("kernel selection runs only on the flex backend")
-}
-
-/// Runs a max pooling on `x` (`[N, C, H, W]`, f32 on the CPU) into the step's output
-/// shape `[C, OH, OW]`.
-pub(super) fn max_pool<B: Backend>(
-    pool: &MaxPool2d,
-    x: Tensor<B, 4>,
-    shape: [usize; 3],
-) -> Tensor<B, 4> {
-    let [n, c, h, w] = x.dims();
-    let [_, oh, ow] = shape;
-    let x = contiguous(flex_tensor(x));
-    let input = x
-        .as_slice::<f32>()
-        .expect("kernel selection runs only on f32 tensors");
-    let mut out = vec![0.0f32; n * c * oh * ow];
-    pool.forward(input, [n * c, h, w], &mut out);
-    let y = Tensor::<Flex, 4>::from_data(TensorData::new(out, [n, c, oh, ow]), &Default::default());
-    from_flex(y)
 }
