@@ -1,7 +1,8 @@
 //! The `resc` command line (clap). The only module that prints or chooses exit codes.
 //!
 //! Exit codes: 0 success, 1 diagnostics reported, 2 usage error, 3 I/O error,
-//! 4 data error (a dataset missing, truncated or malformed).
+//! 4 data error (a dataset missing, truncated or malformed), 5 device error (a GPU
+//! backend without a usable driver or adapter).
 
 use crate::check::Report;
 use crate::diag::{self, Code, Diagnostic, ALL_CODES};
@@ -14,6 +15,8 @@ use serde_json::json;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
+#[cfg(feature = "cpu")]
+mod backend;
 mod data_cmd;
 #[cfg(feature = "cpu")]
 mod export_cmd;
@@ -28,6 +31,10 @@ pub const EXIT_DIAGNOSTICS: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_IO: i32 = 3;
 pub const EXIT_DATA: i32 = 4;
+pub const EXIT_DEVICE: i32 = 5;
+
+/// A failure and its exit code, already printed.
+type Exit = i32;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -95,6 +102,11 @@ enum Command {
         /// where that is exact, leaving a plain chain of convolutions.
         #[arg(long, requires = "opt")]
         plain: bool,
+        /// With `--emit plan --opt`: the backend whose plan to show (kernel selection
+        /// only happens on the CPU). Needs no device.
+        #[cfg(feature = "cpu")]
+        #[arg(long, value_enum, default_value = "cpu")]
+        backend: backend::BackendKind,
     },
     /// Explain an error code (`resc explain E0301`); without a code, list them all.
     Explain {
@@ -121,6 +133,9 @@ enum Command {
     /// removed where exact) as safetensors, with its execution plan in the metadata.
     #[cfg(feature = "cpu")]
     Export(Box<export_cmd::ExportArgs>),
+    /// List the backends this build has and the devices each can use.
+    #[cfg(feature = "cpu")]
+    Devices,
     /// Run the language server on stdin/stdout (for editors).
     Lsp,
     /// Rewrite files in the canonical layout (directories: every `*.resnet` inside).
@@ -159,7 +174,16 @@ where
             emit,
             opt,
             plain,
-        } => graph(&model, emit, opt, plain),
+            #[cfg(feature = "cpu")]
+            backend,
+        } => graph(
+            &model,
+            emit,
+            opt,
+            plain,
+            #[cfg(feature = "cpu")]
+            backend,
+        ),
         Command::Explain { code } => explain(code.as_deref()),
         Command::Fmt { files, check } => fmt_cmd::run(&files, check),
         Command::Data { command } => data_cmd::run(command),
@@ -171,6 +195,8 @@ where
         Command::Infer(args) => infer_cmd::run(&args),
         #[cfg(feature = "cpu")]
         Command::Export(args) => export_cmd::run(&args),
+        #[cfg(feature = "cpu")]
+        Command::Devices => backend::list_devices(),
         Command::Lsp => crate::lsp::run_stdio(),
     }
 }
@@ -301,7 +327,13 @@ pub fn diagnostic_json(sources: &SourceMap, d: &Diagnostic) -> serde_json::Value
 }
 
 #[cfg_attr(not(feature = "cpu"), allow(unused_variables))]
-fn graph(model: &ModelArgs, emit: Emit, opt: bool, plain: bool) -> i32 {
+fn graph(
+    model: &ModelArgs,
+    emit: Emit,
+    opt: bool,
+    plain: bool,
+    #[cfg(feature = "cpu")] backend: backend::BackendKind,
+) -> i32 {
     let mut compilation = match compile(model) {
         Ok(c) => c,
         Err(code) => return code,
@@ -328,11 +360,23 @@ fn graph(model: &ModelArgs, emit: Emit, opt: bool, plain: bool) -> i32 {
             )
             .build::<burn::backend::Flex>(&Default::default());
             let net = if opt {
-                let (net, report) = if plain {
-                    net.reparameterise_plain()
-                } else {
-                    net.fold_for_inference()
+                // The plan is the same on every backend but for the CPU's kernel
+                // selection, so it is built on the CPU whatever `--backend` says.
+                let target = match backend {
+                    backend::BackendKind::Cpu => crate::lower::Target::Cpu,
+                    _ => crate::lower::Target::Gpu,
                 };
+                let (net, report) = if plain {
+                    net.reparameterise_plain_for(target)
+                } else {
+                    net.fold_for(target)
+                };
+                if target == crate::lower::Target::Gpu {
+                    println!(
+                        "# backend {}: every step on Burn's kernels (no CPU kernel selection)",
+                        backend.name()
+                    );
+                }
                 println!("# folded: {report}");
                 net
             } else {

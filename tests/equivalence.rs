@@ -2,8 +2,11 @@
 //! `tests/reference/make_fixtures.py`) holds a tiny reference model's weights, an input
 //! batch and the reference outputs; the `.resnet` file next to it must compute the same
 //! within 1e-4 relative, in evaluation mode, and for the training families also in
-//! training mode (outputs, gradients, updated running statistics). Built with
-//! `--features cuda`, the same tests run on the GPU.
+//! training mode (outputs, gradients, updated running statistics).
+//!
+//! Every test runs on the CPU (`flex`), and in a build with `--features wgpu` on wgpu too
+//! (CI: Mesa's software Vulkan device), in a build with `--features cuda` on CUDA too
+//! (a machine with an NVIDIA GPU): the same tests, one module per backend.
 #![cfg(feature = "cpu")]
 
 use burn::backend::Autodiff;
@@ -13,15 +16,6 @@ use burn_store::{ModuleStore, SafetensorsStore};
 use resc::lower::{NameMap, Net, Network};
 use std::collections::HashMap;
 use std::path::PathBuf;
-
-/// The backend under test: the CPU's `flex`, or CUDA in a build with `--features cuda`
-/// (`cargo test --release --features cuda --test equivalence`, on a machine with an
-/// NVIDIA GPU).
-#[cfg(not(feature = "cuda"))]
-type Eval = burn::backend::Flex;
-#[cfg(feature = "cuda")]
-type Eval = burn::backend::Cuda;
-type Train = Autodiff<Eval>;
 
 const TOLERANCE: f32 = 1e-4;
 
@@ -95,7 +89,7 @@ fn input<B: Backend>(extras: &HashMap<String, TensorData>) -> Tensor<B, 4> {
 }
 
 /// Evaluation mode: the output matches the reference.
-fn check_eval(family: &str, names: &NameMap) {
+fn check_eval<Eval: Backend>(family: &str, names: &NameMap) {
     let network = compile(family);
     let net = load::<Eval>(&network, family, names);
     let extras = extras(family);
@@ -109,9 +103,10 @@ fn check_eval(family: &str, names: &NameMap) {
 
 /// Training mode: the output, the gradients of `sum(output · R)` and the updated
 /// running statistics match the reference.
-fn check_train(family: &str, names: &NameMap) {
+fn check_train<Eval: Backend>(family: &str, names: &NameMap) {
+    type Train<E> = Autodiff<E>;
     let network = compile(family);
-    let net = load::<Train>(&network, family, names);
+    let net = load::<Train<Eval>>(&network, family, names);
     let extras = extras(family);
     let by_key: HashMap<String, String> = net
         .param_names()
@@ -124,7 +119,7 @@ fn check_train(family: &str, names: &NameMap) {
         &extras["__train"],
         &format!("{family}: training output"),
     );
-    let weights: Tensor<Train, 2> =
+    let weights: Tensor<Train<Eval>, 2> =
         Tensor::from_data(extras["__loss_weights"].clone(), &Default::default());
     let grads = (y * weights).sum().backward();
     let mut checked = 0;
@@ -151,95 +146,168 @@ fn check_train(family: &str, names: &NameMap) {
     );
 }
 
-#[test]
-fn basic_block_torchvision() {
-    check_eval("basic", &torchvision());
-    check_train("basic", &torchvision());
+/// The tests that run on every backend, instantiated below for each one compiled in.
+macro_rules! on_backend {
+    ($backend:ty) => {
+        use super::*;
+
+        type Eval = $backend;
+
+        #[test]
+        fn basic_block_torchvision() {
+            check_eval::<Eval>("basic", &torchvision());
+            check_train::<Eval>("basic", &torchvision());
+        }
+
+        /// The same weights from PyTorch's own format (`torch.save` of the state dict).
+        #[test]
+        fn basic_block_from_pytorch_pt_file() {
+            let network = compile("basic");
+            let mut net = network.build::<Eval>(&Default::default());
+            let report = net
+                .load_pytorch(&fixture_path("basic", "pt"), &torchvision())
+                .expect("fixture readable");
+            assert!(report.is_exact(), "{}", report.render(&network.sources));
+            let extras = extras("basic");
+            let y = net.forward(input(&extras));
+            assert_close(
+                &y.into_data(),
+                &extras["__eval"],
+                "basic from .pt: evaluation output",
+            );
+        }
+
+        #[test]
+        fn bottleneck_torchvision() {
+            check_eval::<Eval>("bottleneck", &torchvision());
+        }
+
+        #[test]
+        fn resnext_grouped_bottleneck() {
+            check_eval::<Eval>("resnext", &torchvision());
+        }
+
+        #[test]
+        fn option_a_zero_padding() {
+            check_eval::<Eval>("zeropad", &torchvision());
+        }
+
+        #[test]
+        fn pre_activation_bottleneck() {
+            check_eval::<Eval>("preact", &NameMap::new());
+            check_train::<Eval>("preact", &NameMap::new());
+        }
+
+        #[test]
+        fn wide_resnet_with_dropout() {
+            check_eval::<Eval>("wrn", &NameMap::new());
+        }
+
+        #[test]
+        fn squeeze_excitation_timm() {
+            check_eval::<Eval>("se", &torchvision());
+        }
+
+        #[test]
+        fn weighted_residual_lambda() {
+            check_eval::<Eval>("weighted", &NameMap::new());
+            check_train::<Eval>("weighted", &NameMap::new());
+        }
+
+        #[test]
+        fn multi_input_weighted_sums() {
+            check_eval::<Eval>("wsum", &NameMap::new());
+        }
+
+        #[test]
+        fn dense_shortcut_dsnet() {
+            check_eval::<Eval>("dense", &NameMap::new());
+        }
+
+        #[test]
+        fn iresnet_stages_maxpool_projection() {
+            check_eval::<Eval>("iresnet", &NameMap::new());
+        }
+
+        #[test]
+        fn csp_timm() {
+            check_eval::<Eval>("csp", &NameMap::new());
+        }
+
+        #[test]
+        fn drop_path_in_evaluation() {
+            check_eval::<Eval>("droppath", &NameMap::new());
+        }
+
+        #[test]
+        fn remaining_ops() {
+            check_eval::<Eval>("ops", &NameMap::new());
+        }
+
+        /// Weights out and back in: a net saved as safetensors (under torchvision's names) and
+        /// as a Burn record loads into a fresh net of the same network, which then computes the
+        /// same outputs.
+        #[test]
+        fn weights_round_trip() {
+            let network = compile("bottleneck");
+            let device = Default::default();
+            let net = network.build::<Eval>(&device);
+            let x: Tensor<Eval, 4> = Tensor::random(
+                [2, 3, 16, 16],
+                burn::tensor::Distribution::Normal(0.0, 1.0),
+                &device,
+            );
+            let expected = net.forward(x.clone()).into_data();
+            let dir = std::env::temp_dir().join(format!(
+                "resc-weights-{}-{}",
+                module_path!().replace("::", "-"),
+                std::process::id()
+            ));
+            std::fs::create_dir_all(&dir).expect("temporary directory");
+
+            let file = dir.join("bottleneck.safetensors");
+            net.save_safetensors(&file, &NameMap::torchvision())
+                .expect("saved");
+            let mut fresh = network.build::<Eval>(&device);
+            let report = fresh
+                .load_safetensors(&file, &NameMap::torchvision())
+                .expect("loaded");
+            assert!(report.is_exact(), "{}", report.render(&network.sources));
+            assert_close(
+                &fresh.forward(x.clone()).into_data(),
+                &expected,
+                "after a safetensors round trip",
+            );
+
+            let record = dir.join("bottleneck");
+            net.save_record(&record).expect("saved");
+            let fresh = network
+                .build::<Eval>(&device)
+                .load_record(&record, &device)
+                .expect("loaded");
+            assert_close(
+                &fresh.forward(x).into_data(),
+                &expected,
+                "after a record round trip",
+            );
+            std::fs::remove_dir_all(&dir).ok();
+        }
+    };
 }
 
-/// The same weights from PyTorch's own format (`torch.save` of the state dict).
-#[test]
-fn basic_block_from_pytorch_pt_file() {
-    let network = compile("basic");
-    let mut net = network.build::<Eval>(&Default::default());
-    let report = net
-        .load_pytorch(&fixture_path("basic", "pt"), &torchvision())
-        .expect("fixture readable");
-    assert!(report.is_exact(), "{}", report.render(&network.sources));
-    let extras = extras("basic");
-    let y = net.forward(input(&extras));
-    assert_close(
-        &y.into_data(),
-        &extras["__eval"],
-        "basic from .pt: evaluation output",
-    );
+mod flex {
+    on_backend!(burn::backend::Flex);
 }
 
-#[test]
-fn bottleneck_torchvision() {
-    check_eval("bottleneck", &torchvision());
+/// On wgpu: Mesa's software Vulkan device (lavapipe) in CI, or any GPU.
+#[cfg(feature = "wgpu")]
+mod wgpu {
+    on_backend!(burn::backend::Wgpu);
 }
 
-#[test]
-fn resnext_grouped_bottleneck() {
-    check_eval("resnext", &torchvision());
-}
-
-#[test]
-fn option_a_zero_padding() {
-    check_eval("zeropad", &torchvision());
-}
-
-#[test]
-fn pre_activation_bottleneck() {
-    check_eval("preact", &NameMap::new());
-    check_train("preact", &NameMap::new());
-}
-
-#[test]
-fn wide_resnet_with_dropout() {
-    check_eval("wrn", &NameMap::new());
-}
-
-#[test]
-fn squeeze_excitation_timm() {
-    check_eval("se", &torchvision());
-}
-
-#[test]
-fn weighted_residual_lambda() {
-    check_eval("weighted", &NameMap::new());
-    check_train("weighted", &NameMap::new());
-}
-
-#[test]
-fn multi_input_weighted_sums() {
-    check_eval("wsum", &NameMap::new());
-}
-
-#[test]
-fn dense_shortcut_dsnet() {
-    check_eval("dense", &NameMap::new());
-}
-
-#[test]
-fn iresnet_stages_maxpool_projection() {
-    check_eval("iresnet", &NameMap::new());
-}
-
-#[test]
-fn csp_timm() {
-    check_eval("csp", &NameMap::new());
-}
-
-#[test]
-fn drop_path_in_evaluation() {
-    check_eval("droppath", &NameMap::new());
-}
-
-#[test]
-fn remaining_ops() {
-    check_eval("ops", &NameMap::new());
+#[cfg(feature = "cuda")]
+mod cuda {
+    on_backend!(burn::backend::Cuda);
 }
 
 /// The zoo's ResNet-18 and ResNet-50 map onto torchvision's state dicts by name: every
@@ -278,56 +346,11 @@ fn zoo_resnets_map_onto_torchvision_state_dicts() {
     }
 }
 
-/// Weights out and back in: a net saved as safetensors (under torchvision's names) and
-/// as a Burn record loads into a fresh net of the same network, which then computes the
-/// same outputs.
-#[test]
-fn weights_round_trip() {
-    let network = compile("bottleneck");
-    let device = Default::default();
-    let net = network.build::<Eval>(&device);
-    let x: Tensor<Eval, 4> = Tensor::random(
-        [2, 3, 16, 16],
-        burn::tensor::Distribution::Normal(0.0, 1.0),
-        &device,
-    );
-    let expected = net.forward(x.clone()).into_data();
-    let dir = std::env::temp_dir().join(format!("resc-weights-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temporary directory");
-
-    let file = dir.join("bottleneck.safetensors");
-    net.save_safetensors(&file, &NameMap::torchvision())
-        .expect("saved");
-    let mut fresh = network.build::<Eval>(&device);
-    let report = fresh
-        .load_safetensors(&file, &NameMap::torchvision())
-        .expect("loaded");
-    assert!(report.is_exact(), "{}", report.render(&network.sources));
-    assert_close(
-        &fresh.forward(x.clone()).into_data(),
-        &expected,
-        "after a safetensors round trip",
-    );
-
-    let record = dir.join("bottleneck");
-    net.save_record(&record).expect("saved");
-    let fresh = network
-        .build::<Eval>(&device)
-        .load_record(&record, &device)
-        .expect("loaded");
-    assert_close(
-        &fresh.forward(x).into_data(),
-        &expected,
-        "after a record round trip",
-    );
-    std::fs::remove_dir_all(&dir).ok();
-}
-
 /// A state dict that does not fit is reported key by key, each pointing at its layer.
 #[test]
 fn load_report_names_missing_unexpected_and_mismatched_keys() {
     let network = compile("basic");
-    let mut net = network.build::<Eval>(&Default::default());
+    let mut net = network.build::<burn::backend::Flex>(&Default::default());
     // The fixture is in torchvision's names; read with the identity map, the residual
     // layers are missing and torchvision's keys unexpected.
     let report = net
@@ -354,7 +377,7 @@ fn load_report_names_missing_unexpected_and_mismatched_keys() {
 
     // Shapes: the basic fixture's 3×3 convs read into the bottleneck network's 1×1s.
     let network = compile("bottleneck");
-    let mut net = network.build::<Eval>(&Default::default());
+    let mut net = network.build::<burn::backend::Flex>(&Default::default());
     let report = net
         .load_safetensors(
             &fixture_path("basic", "safetensors"),

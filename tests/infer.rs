@@ -336,3 +336,151 @@ fn export_writes_the_folded_weights_and_plan() {
     assert_eq!(run.status.code(), Some(3), "{}", text(&run));
     assert!(text(&run).contains("error[E0501]"));
 }
+
+/// `n` floats uniform in [0, 1) from SplitMix64 seeded with the FNV-1a hash of `key`, as
+/// `tests/reference/make_fixtures.py` (`generated`) computes them.
+fn generated(key: &str, n: usize) -> Vec<f32> {
+    let mut h: u64 = 0xCBF2_9CE4_8422_2325;
+    for b in key.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3);
+    }
+    (1..=n as u64)
+        .map(|i| {
+            let mut z = h.wrapping_add(i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            (z >> 40) as f32 / (1u64 << 24) as f32
+        })
+        .collect()
+}
+
+/// The state-dict entry `key` of `shape` as the reference script makes it
+/// (`generated_tensor`): convolution and linear weights uniform in ±√(3/fan_in), BN γ in
+/// [0.5, 1.5), biases and running means in ±0.2, running variances in [0.5, 1.5), the
+/// input in ±1. Computed in f64 and rounded, as PyTorch's float32 arithmetic on the
+/// float32 draws rounds them (to within an ulp).
+fn generated_tensor(key: &str, shape: &[usize]) -> Vec<f32> {
+    let n: usize = shape.iter().product();
+    let u = generated(key, n);
+    let map = |f: &dyn Fn(f32) -> f32| u.iter().map(|&v| f(v)).collect::<Vec<f32>>();
+    if key == "__input" {
+        map(&|v| 2.0 * v - 1.0)
+    } else if key.ends_with("running_var") {
+        map(&|v| 0.5 + v)
+    } else if key.ends_with("running_mean") || key.ends_with("bias") {
+        map(&|v| 0.2 * (2.0 * v - 1.0))
+    } else if shape.len() == 1 {
+        map(&|v| 0.5 + v)
+    } else {
+        let bound = (3.0 / (n / shape[0]) as f64).sqrt();
+        u.iter()
+            .map(|&v| ((2.0 * v - 1.0) as f64 * bound) as f32)
+            .collect()
+    }
+}
+
+/// A float32 safetensors file of `tensors` (name, shape, values).
+fn write_safetensors(path: &Path, tensors: &[(String, Vec<usize>, Vec<f32>)]) {
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+        .iter()
+        .map(|(k, s, v)| {
+            let b = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+            (k.clone(), s.clone(), b)
+        })
+        .collect();
+    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = bytes
+        .iter()
+        .map(|(k, s, b)| {
+            let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b)
+                .expect("a consistent tensor");
+            (k.clone(), view)
+        })
+        .collect();
+    safetensors::serialize_to_file(views, None, path).expect("written");
+}
+
+/// torchvision's ResNet-18 with a generated state dict (every key of torchvision's
+/// `resnet18`, from `tests/fixtures/torchvision_keys.json`) through `resc infer --names
+/// torchvision --backend BACKEND` gives the logits PyTorch computed for the same weights
+/// and input (`tests/fixtures/resnet18_generated.safetensors`), within 1e-4 relative.
+fn torchvision_resnet18_gives_pytorchs_logits(backend: &str) {
+    let keys: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/fixtures/torchvision_keys.json")).unwrap(),
+    )
+    .unwrap();
+    let tensors: Vec<(String, Vec<usize>, Vec<f32>)> = keys["resnet18"]
+        .as_object()
+        .expect("resnet18's keys")
+        .iter()
+        .filter(|(k, _)| !k.ends_with("num_batches_tracked"))
+        .map(|(k, shape)| {
+            let shape: Vec<usize> = serde_json::from_value(shape.clone()).unwrap();
+            (k.clone(), shape.clone(), generated_tensor(k, &shape))
+        })
+        .collect();
+    assert_eq!(
+        tensors.len(),
+        102,
+        "resnet18's parameters and BN statistics"
+    );
+    let weights = temp(&format!("resnet18-{backend}.safetensors"));
+    write_safetensors(&weights, &tensors);
+    let input = temp(&format!("resnet18-{backend}-input.safetensors"));
+    let x = generated_tensor("__input", &[1, 3, 224, 224]);
+    write_safetensors(&input, &[("x".into(), vec![1, 3, 224, 224], x)]);
+    let output = temp(&format!("resnet18-{backend}-logits.npy"));
+    let out = resc(&[
+        "infer",
+        "models/resnet18.resnet",
+        "--weights",
+        weights.to_str().unwrap(),
+        "--names",
+        "torchvision",
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+        "--backend",
+        backend,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let bytes = std::fs::read(&output).unwrap();
+    let header = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let got: Vec<f32> = bytes[10 + header..]
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    let mut store =
+        SafetensorsStore::from_file(root().join("tests/fixtures/resnet18_generated.safetensors"));
+    let want: Vec<f32> = store.get_all_snapshots().unwrap()["__logits"]
+        .to_data()
+        .unwrap()
+        .to_vec()
+        .unwrap();
+    assert_eq!(got.len(), want.len());
+    let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let diff = got
+        .iter()
+        .zip(&want)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(
+        diff <= 1e-4 * scale,
+        "{backend}: max |resc − PyTorch| = {diff:e} over logits up to {scale}"
+    );
+    for f in [weights, input, output] {
+        let _ = std::fs::remove_file(f);
+    }
+}
+
+#[test]
+fn torchvision_resnet18_gives_pytorchs_logits_on_the_cpu() {
+    torchvision_resnet18_gives_pytorchs_logits("cpu");
+}
+
+/// The GPU path: the same on wgpu (CI: Mesa's software Vulkan device).
+#[cfg(feature = "wgpu")]
+#[test]
+fn torchvision_resnet18_gives_pytorchs_logits_on_wgpu() {
+    torchvision_resnet18_gives_pytorchs_logits("wgpu");
+}

@@ -7,9 +7,12 @@
 //! ONNX, they do not write it), and hand-writing the protobuf schema is not worth its
 //! maintenance here.
 
+use super::backend::{BackendArgs, OnBackend};
 use super::infer_cmd::{tensors_to_safetensors, WeightsArgs};
-use super::{ModelArgs, EXIT_IO, EXIT_OK};
+use super::{Exit, ModelArgs, EXIT_IO, EXIT_OK};
+use crate::lower::Network;
 use crate::train::checkpoint;
+use burn::tensor::backend::Backend;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -29,41 +32,23 @@ pub(super) struct ExportArgs {
     /// chain of (wider) convolutions.
     #[arg(long, conflicts_with = "no_fold")]
     plain: bool,
+    #[command(flatten)]
+    backend: BackendArgs,
 }
 
-type B = burn::backend::Flex;
-
 pub(super) fn run(args: &ExportArgs) -> i32 {
-    let network = match super::run_cmd::compile(&args.model, &args.model.set) {
-        Ok(n) => n,
-        Err(code) => return code,
-    };
-    let device = Default::default();
-    let net = network.build::<B>(&device);
-    let net = match args.weights.apply(&network, net, &device) {
-        Ok(net) => net,
-        Err(code) => return code,
-    };
-    let (net, summary) = if args.no_fold {
-        (net, "not folded".to_string())
-    } else {
-        let (net, r) = if args.plain {
-            net.reparameterise_plain()
-        } else {
-            net.fold_for_inference()
-        };
-        (net, r.to_string())
-    };
-    let tensors = net
-        .param_names()
-        .into_iter()
-        .filter_map(|name| {
-            let data = net.tensor_data(&name)?;
-            let shape = data.shape.to_vec();
-            let values = data.convert::<f32>().to_vec::<f32>().ok()?;
-            Some((name, shape, values))
-        })
-        .collect::<Vec<_>>();
+    match export(args) {
+        Ok(()) => EXIT_OK,
+        Err(code) => code,
+    }
+}
+
+fn export(args: &ExportArgs) -> Result<(), Exit> {
+    let network = super::run_cmd::compile(&args.model, &args.model.set)?;
+    let (tensors, summary, plan) = args.backend.run(Fold {
+        network: &network,
+        args,
+    })?;
     let count = tensors.len();
     let metadata = HashMap::from([
         (
@@ -72,22 +57,59 @@ pub(super) fn run(args: &ExportArgs) -> i32 {
         ),
         ("resc.network".to_string(), network.name.clone()),
         ("resc.folding".to_string(), summary.clone()),
-        ("resc.plan".to_string(), net.plan().to_string()),
+        ("resc.plan".to_string(), plan),
     ]);
-    let written = tensors_to_safetensors(tensors, Some(metadata))
-        .and_then(|bytes| checkpoint::write_atomic(&args.out, &bytes).map_err(|e| e.to_string()));
-    match written {
-        Ok(()) => {
-            println!(
-                "{}: {count} tensors ({summary}) written to {}",
-                network.name,
-                args.out.display()
-            );
-            EXIT_OK
-        }
-        Err(e) => {
+    tensors_to_safetensors(tensors, Some(metadata))
+        .and_then(|bytes| checkpoint::write_atomic(&args.out, &bytes).map_err(|e| e.to_string()))
+        .map_err(|e| {
             eprintln!("error[E0703]: cannot write {}: {e}", args.out.display());
             EXIT_IO
-        }
+        })?;
+    println!(
+        "{}: {count} tensors ({summary}) written to {}",
+        network.name,
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// The weights (name, shape, values), the folding summary and the plan.
+type Folded = (Vec<(String, Vec<usize>, Vec<f32>)>, String, String);
+
+/// `resc export`'s folding on the backend `--backend` chooses (the exported plan is the
+/// one that backend runs: the CPU's kernel selection only with `--backend cpu`).
+struct Fold<'a> {
+    network: &'a Network,
+    args: &'a ExportArgs,
+}
+
+impl OnBackend for Fold<'_> {
+    type Output = Folded;
+
+    fn run<B: Backend>(self, device: &B::Device) -> Result<Folded, Exit> {
+        let Fold { network, args } = self;
+        let net = network.build::<B>(device);
+        let net = args.weights.apply(network, net, device)?;
+        let (net, summary) = if args.no_fold {
+            (net, "not folded".to_string())
+        } else {
+            let (net, r) = if args.plain {
+                net.reparameterise_plain()
+            } else {
+                net.fold_for_inference()
+            };
+            (net, r.to_string())
+        };
+        let tensors = net
+            .param_names()
+            .into_iter()
+            .filter_map(|name| {
+                let data = net.tensor_data(&name)?;
+                let shape = data.shape.to_vec();
+                let values = data.convert::<f32>().to_vec::<f32>().ok()?;
+                Some((name, shape, values))
+            })
+            .collect();
+        Ok((tensors, summary, net.plan().to_string()))
     }
 }

@@ -7,8 +7,8 @@
 //! safetensors or `.npy` array `[N, C, H, W]` / `[C, H, W]`, or image files (PNG, JPEG)
 //! of the model's size.
 
-use super::run_cmd::BackendKind;
-use super::{Format, ModelArgs, EXIT_DIAGNOSTICS, EXIT_IO, EXIT_OK, EXIT_USAGE};
+use super::backend::{BackendArgs, OnBackend};
+use super::{Exit, Format, ModelArgs, EXIT_DIAGNOSTICS, EXIT_IO, EXIT_OK, EXIT_USAGE};
 use crate::diag::{render, Code, Diagnostic, Severity};
 use crate::lower::{LoadReport, Net, Network};
 use crate::train::checkpoint;
@@ -81,16 +81,9 @@ pub(super) struct InferArgs {
     top: usize,
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
-    /// cpu (Burn's flex backend) or cuda (needs a build with `--features cuda`).
-    #[arg(long, value_enum, default_value = "cpu")]
-    backend: BackendKind,
-    /// The GPU to use with `--backend cuda`.
-    #[arg(long, default_value_t = 0)]
-    device: usize,
+    #[command(flatten)]
+    backend: BackendArgs,
 }
-
-/// A failure and its exit code, already printed.
-pub(super) type Exit = i32;
 
 pub(super) fn run(args: &InferArgs) -> i32 {
     match infer(args) {
@@ -102,20 +95,11 @@ pub(super) fn run(args: &InferArgs) -> i32 {
 fn infer(args: &InferArgs) -> Result<(), Exit> {
     let network = super::run_cmd::compile(&args.model, &args.model.set)?;
     let input = read_input(args, network.input_shape())?;
-    let logits = match args.backend {
-        BackendKind::Cpu => {
-            forward::<burn::backend::Flex>(&network, args, input, &Default::default())?
-        }
-        #[cfg(feature = "cuda")]
-        BackendKind::Cuda => forward::<burn::backend::Cuda>(
-            &network,
-            args,
-            input,
-            &burn::backend::cuda::CudaDevice::new(args.device),
-        )?,
-        #[cfg(not(feature = "cuda"))]
-        BackendKind::Cuda => return Err(super::run_cmd::no_cuda()),
-    };
+    let logits = args.backend.run(Forward {
+        network: &network,
+        args,
+        input,
+    })?;
     if let Some(path) = &args.output {
         write_output(path, &logits).map_err(|e| {
             eprintln!("error[E0703]: cannot write {}: {e}", path.display());
@@ -132,28 +116,39 @@ struct Logits {
     shape: [usize; 2],
 }
 
-fn forward<B: Backend>(
-    network: &Network,
-    args: &InferArgs,
+/// `resc infer`'s forward pass on the backend `--backend` chooses.
+struct Forward<'a> {
+    network: &'a Network,
+    args: &'a InferArgs,
     input: Input,
-    device: &B::Device,
-) -> Result<Logits, Exit> {
-    let net = network.build::<B>(device);
-    let net = args.weights.apply(network, net, device)?;
-    // Evaluation mode: BN, λ and α fold into the convolutions (same outputs, faster).
-    let net = if args.no_fold {
-        net
-    } else {
-        net.fold_for_inference().0
-    };
-    let x = Tensor::<B, 4>::from_data(TensorData::new(input.values, input.shape), device);
-    let y = net.forward(x);
-    let [n, k] = y.dims();
-    let values: Vec<f32> = y.into_data().convert::<f32>().to_vec().unwrap_or_default();
-    Ok(Logits {
-        values,
-        shape: [n, k],
-    })
+}
+
+impl OnBackend for Forward<'_> {
+    type Output = Logits;
+
+    fn run<B: Backend>(self, device: &B::Device) -> Result<Logits, Exit> {
+        let Forward {
+            network,
+            args,
+            input,
+        } = self;
+        let net = network.build::<B>(device);
+        let net = args.weights.apply(network, net, device)?;
+        // Evaluation mode: BN, λ and α fold into the convolutions (same outputs, faster).
+        let net = if args.no_fold {
+            net
+        } else {
+            net.fold_for_inference().0
+        };
+        let x = Tensor::<B, 4>::from_data(TensorData::new(input.values, input.shape), device);
+        let y = net.forward(x);
+        let [n, k] = y.dims();
+        let values: Vec<f32> = y.into_data().convert::<f32>().to_vec().unwrap_or_default();
+        Ok(Logits {
+            values,
+            shape: [n, k],
+        })
+    }
 }
 
 /// Loads `weights` into `net`: a state dict must fill every tensor of the net, with the

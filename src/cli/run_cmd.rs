@@ -1,7 +1,8 @@
 //! `resc run FILE --data …` (train, with checkpoints and `--resume`) and
 //! `resc eval FILE --checkpoint RUN --data …` (accuracy, per-class accuracy, confusion).
 
-use super::{ModelArgs, EXIT_DATA, EXIT_DIAGNOSTICS, EXIT_IO, EXIT_OK, EXIT_USAGE};
+use super::backend::{BackendArgs, OnAutodiff, OnBackend};
+use super::{Exit, ModelArgs, EXIT_DATA, EXIT_DIAGNOSTICS, EXIT_IO, EXIT_OK, EXIT_USAGE};
 use crate::data::{self, DataSource, Dataset};
 use crate::driver::Options;
 use crate::lower::{self, Network};
@@ -9,16 +10,9 @@ use crate::train::checkpoint;
 use crate::train::config::{OptimizerKind, Schedule, TrainConfig};
 use crate::train::run::{self, Start};
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use clap::ValueEnum;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub(super) enum BackendKind {
-    Cpu,
-    Cuda,
-}
 
 #[derive(clap::Args, Debug)]
 pub(super) struct DataArgs {
@@ -28,12 +22,8 @@ pub(super) struct DataArgs {
     /// Where datasets are looked for (else $RESC_DATA, else the user cache directory).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// cpu (Burn's flex backend) or cuda (needs a build with `--features cuda`).
-    #[arg(long, value_enum, default_value = "cpu")]
-    backend: BackendKind,
-    /// The GPU to use with `--backend cuda`.
-    #[arg(long, default_value_t = 0)]
-    device: usize,
+    #[command(flatten)]
+    backend: BackendArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -147,9 +137,6 @@ pub(super) struct EvalArgs {
     #[arg(long, value_enum, default_value = "human")]
     format: super::Format,
 }
-
-/// A failure and its exit code, already printed.
-type Exit = i32;
 
 /// Compiles the model with `overrides` (`--set`), printing any diagnostics.
 pub(super) fn compile(model: &ModelArgs, overrides: &[String]) -> Result<Network, Exit> {
@@ -386,70 +373,19 @@ fn run_inner(args: &RunArgs) -> Result<(), Exit> {
         data: config.data.clone(),
         data_dir: args.data.data_dir.clone(),
         backend: args.data.backend,
-        device: args.data.device,
     };
     let (_, data) = load_data(&data_args)?;
     check_fit(&network, &data)?;
-    std::fs::create_dir_all(&dir).map_err(|e| {
-        eprintln!(
-            "error[E0703]: cannot create the run directory {}: {e}",
-            dir.display()
-        );
-        EXIT_IO
-    })?;
-    let json = serde_json::to_vec_pretty(&config).expect("the configuration serialises");
-    checkpoint::write_atomic(&dir.join("config.json"), &json).map_err(|e| {
-        eprintln!(
-            "error[E0703]: cannot write {}: {e}",
-            dir.join("config.json").display()
-        );
-        EXIT_IO
-    })?;
-    println!("{}", config.summary());
-    println!("run directory {}", dir.display());
-    use burn::backend::autodiff::checkpoint::strategy::BalancedCheckpointing;
-    let result = match args.data.backend {
-        BackendKind::Cpu if args.checkpointing => {
-            train::<burn::backend::Autodiff<burn::backend::Flex, BalancedCheckpointing>>(
-                &network,
-                &data,
-                &config,
-                &dir,
-                start,
-                &Default::default(),
-            )
-        }
-        #[cfg(feature = "cuda")]
-        BackendKind::Cuda if args.checkpointing => {
-            train::<burn::backend::Autodiff<burn::backend::Cuda, BalancedCheckpointing>>(
-                &network,
-                &data,
-                &config,
-                &dir,
-                start,
-                &burn::backend::cuda::CudaDevice::new(args.data.device),
-            )
-        }
-        BackendKind::Cpu => train::<burn::backend::Autodiff<burn::backend::Flex>>(
-            &network,
-            &data,
-            &config,
-            &dir,
+    let result = args.data.backend.train(
+        args.checkpointing,
+        Training {
+            network: &network,
+            data: &data,
+            config: &config,
+            dir: &dir,
             start,
-            &Default::default(),
-        ),
-        #[cfg(feature = "cuda")]
-        BackendKind::Cuda => train::<burn::backend::Autodiff<burn::backend::Cuda>>(
-            &network,
-            &data,
-            &config,
-            &dir,
-            start,
-            &burn::backend::cuda::CudaDevice::new(args.data.device),
-        ),
-        #[cfg(not(feature = "cuda"))]
-        BackendKind::Cuda => return Err(no_cuda()),
-    };
+        },
+    )?;
     match result {
         Ok(metrics) => {
             if let Some(last) = metrics.last() {
@@ -469,21 +405,48 @@ fn run_inner(args: &RunArgs) -> Result<(), Exit> {
     }
 }
 
-fn train<B: AutodiffBackend>(
-    network: &Network,
-    data: &Dataset,
-    config: &TrainConfig,
-    dir: &Path,
+/// `resc run`'s work on the backend `--backend` chooses.
+struct Training<'a> {
+    network: &'a Network,
+    data: &'a Dataset,
+    config: &'a TrainConfig,
+    dir: &'a Path,
     start: Start,
-    device: &B::Device,
-) -> Result<Vec<crate::train::EpochMetrics>, run::TrainError> {
-    run::train::<B>(network, data, config, dir, start, device)
 }
 
-#[cfg(not(feature = "cuda"))]
-pub(super) fn no_cuda() -> Exit {
-    eprintln!("error[E0505]: this resc was built without the CUDA backend; rebuild with `cargo build --release --features cuda`");
-    EXIT_USAGE
+impl OnAutodiff for Training<'_> {
+    type Output = Result<Vec<crate::train::EpochMetrics>, run::TrainError>;
+
+    fn run<B: AutodiffBackend>(self, device: &B::Device) -> Result<Self::Output, Exit> {
+        // Written once the device works: a run that cannot start leaves no directory
+        // behind that a second try would refuse as "already holds a run".
+        let (dir, config) = (self.dir, self.config);
+        std::fs::create_dir_all(dir).map_err(|e| {
+            eprintln!(
+                "error[E0703]: cannot create the run directory {}: {e}",
+                dir.display()
+            );
+            EXIT_IO
+        })?;
+        let json = serde_json::to_vec_pretty(config).expect("the configuration serialises");
+        checkpoint::write_atomic(&dir.join("config.json"), &json).map_err(|e| {
+            eprintln!(
+                "error[E0703]: cannot write {}: {e}",
+                dir.join("config.json").display()
+            );
+            EXIT_IO
+        })?;
+        println!("{}", config.summary());
+        println!("run directory {}", dir.display());
+        Ok(run::train::<B>(
+            self.network,
+            self.data,
+            self.config,
+            self.dir,
+            self.start,
+            device,
+        ))
+    }
 }
 
 /// A count that must be at least 1 (`--batch`), for clap.
@@ -559,25 +522,12 @@ fn eval_inner(args: &EvalArgs) -> Result<(), Exit> {
         );
         return Err(EXIT_IO);
     }
-    let evaluation = match args.data.backend {
-        BackendKind::Cpu => evaluate::<burn::backend::Flex>(
-            &network,
-            &data,
-            &model_file,
-            args.batch,
-            &Default::default(),
-        )?,
-        #[cfg(feature = "cuda")]
-        BackendKind::Cuda => evaluate::<burn::backend::Cuda>(
-            &network,
-            &data,
-            &model_file,
-            args.batch,
-            &burn::backend::cuda::CudaDevice::new(args.data.device),
-        )?,
-        #[cfg(not(feature = "cuda"))]
-        BackendKind::Cuda => return Err(no_cuda()),
-    };
+    let evaluation = args.data.backend.run(Evaluation {
+        network: &network,
+        data: &data,
+        model_file: &model_file,
+        batch: args.batch,
+    })?;
     let classes = data.classes();
     let per_class: Vec<f64> = (0..classes)
         .map(|c| {
@@ -646,20 +596,30 @@ fn eval_inner(args: &EvalArgs) -> Result<(), Exit> {
     Ok(())
 }
 
-fn evaluate<B: Backend>(
-    network: &Network,
-    data: &Dataset,
-    model_file: &Path,
+/// `resc eval`'s work on the backend `--backend` chooses.
+struct Evaluation<'a> {
+    network: &'a Network,
+    data: &'a Dataset,
+    model_file: &'a Path,
     batch: usize,
-    device: &B::Device,
-) -> Result<run::Evaluation, Exit> {
-    let net = network
-        .build::<B>(device)
-        .load_record(model_file, device)
-        .map_err(|e| {
-            eprintln!("error[E0702]: cannot load {}: {e}", model_file.display());
-            EXIT_IO
-        })?;
-    let test = Arc::new(data.test.clone());
-    Ok(run::evaluate(&net, &test, data, batch, device))
+}
+
+impl OnBackend for Evaluation<'_> {
+    type Output = run::Evaluation;
+
+    fn run<B: Backend>(self, device: &B::Device) -> Result<run::Evaluation, Exit> {
+        let net = self
+            .network
+            .build::<B>(device)
+            .load_record(self.model_file, device)
+            .map_err(|e| {
+                eprintln!(
+                    "error[E0702]: cannot load {}: {e}",
+                    self.model_file.display()
+                );
+                EXIT_IO
+            })?;
+        let test = Arc::new(self.data.test.clone());
+        Ok(run::evaluate(&net, &test, self.data, self.batch, device))
+    }
 }

@@ -50,7 +50,7 @@ mod error;
 pub mod fetch;
 mod folder;
 mod loader;
-mod rng;
+pub(crate) mod rng;
 mod synthetic;
 
 pub use augment::{crop, flip_horizontal, normalize, pad, Augment, PadMode};

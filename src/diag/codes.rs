@@ -63,6 +63,7 @@ codes! {
     E0504 = "E0504", "input does not fit the model";
     E0505 = "E0505", "backend not compiled in";
     E0506 = "E0506", "unknown weight names";
+    E0507 = "E0507", "no usable GPU device";
     E0601 = "E0601", "dataset not found";
     E0602 = "E0602", "dataset file missing or unreadable";
     E0603 = "E0603", "truncated or malformed data file";

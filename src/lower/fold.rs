@@ -85,19 +85,49 @@ struct ConvState {
     relu: bool,
 }
 
+/// Where a folded net is meant to run: kernel selection (`host`) only applies to the CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// The CPU (Burn's flex backend): convolutions and pooling on `resc_kernels`.
+    Cpu,
+    /// A GPU backend (cuda, wgpu): Burn's own kernels for every step.
+    Gpu,
+}
+
+impl Target {
+    /// The target a net on backend `B` runs on.
+    pub fn of<B: Backend>() -> Target {
+        if super::host::is_host_backend::<B>() {
+            Target::Cpu
+        } else {
+            Target::Gpu
+        }
+    }
+}
+
 impl<B: Backend> Net<B> {
     /// The same function in evaluation mode with BN, λ and α folded into convolutions,
     /// parallel branches merged and ReLUs fused into them (see the module documentation),
     /// then, on the CPU backend, kernel selection (`host`: convolutions and pooling on
     /// `resc_kernels`, residual additions fused into the convolutions).
     pub fn fold_for_inference(self) -> (Net<B>, FoldReport) {
-        let (net, report) = self.fold_and_merge();
-        net.with_selected_kernels(report)
+        self.fold_for(Target::of::<B>())
     }
 
-    /// The last pass, kernel selection, with its count added to `report`.
-    fn with_selected_kernels(self, mut report: FoldReport) -> (Net<B>, FoldReport) {
-        let (net, [winograd, gemm, adds]) = self.select_host_kernels();
+    /// [`Net::fold_for_inference`] for `target`: with [`Target::Gpu`], a net on the CPU
+    /// shows the plan a GPU backend would run (no kernel selection).
+    pub fn fold_for(self, target: Target) -> (Net<B>, FoldReport) {
+        let (net, report) = self.fold_and_merge();
+        net.with_selected_kernels(report, target)
+    }
+
+    /// The last pass, kernel selection (on the CPU only), with its count added to
+    /// `report`.
+    fn with_selected_kernels(self, mut report: FoldReport, target: Target) -> (Net<B>, FoldReport) {
+        let (net, [winograd, gemm, adds]) = match target {
+            Target::Cpu => self.select_host_kernels(),
+            Target::Gpu => (self, [0, 0, 0]),
+        };
         report.winograd = winograd;
         report.gemm = gemm;
         report.adds = adds;
@@ -126,15 +156,20 @@ impl<B: Backend> Net<B> {
     /// compute-bound CPU this is slower than plain folding; it saves the residuals' memory
     /// traffic and makes the network a chain that any inference engine runs.
     pub fn reparameterise_plain(self) -> (Net<B>, FoldReport) {
+        self.reparameterise_plain_for(Target::of::<B>())
+    }
+
+    /// [`Net::reparameterise_plain`] for `target` (see [`Net::fold_for`]).
+    pub fn reparameterise_plain_for(self, target: Target) -> (Net<B>, FoldReport) {
         let (net, mut report) = self.fold_and_merge();
         let (net, merged) = net.remove_residuals();
         if merged == 0 {
-            return net.with_selected_kernels(report);
+            return net.with_selected_kernels(report, target);
         }
         let (net, again) = net.fold_pass();
         report.residuals = merged;
         report.absorb(again);
-        net.with_selected_kernels(report)
+        net.with_selected_kernels(report, target)
     }
 
     /// BN, λ and α folding and ReLU fusion.

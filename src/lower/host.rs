@@ -48,12 +48,17 @@ fn tile_for([_, h, w]: [usize; 3]) -> Tile {
     }
 }
 
+/// True when `B` is the backend whose tensors the CPU kernels read in place (flex).
+pub(super) fn is_host_backend<B: Backend>() -> bool {
+    TypeId::of::<B>() == TypeId::of::<Flex>()
+}
+
 impl<B: Backend> Net<B> {
     /// Fuses residual additions and picks the CPU kernels (see the module
     /// documentation); returns the net and how many convolutions now run on Winograd,
     /// how many on gemm, and how many additions were fused.
     pub(super) fn select_host_kernels(self) -> (Net<B>, [usize; 3]) {
-        if TypeId::of::<B>() != TypeId::of::<Flex>() {
+        if !is_host_backend::<B>() {
             return (self, [0, 0, 0]);
         }
         let (net, adds) = self.fuse_residual_adds();

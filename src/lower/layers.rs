@@ -8,6 +8,7 @@
 //! dict maps onto a layer by its node name alone.
 
 use super::init;
+use crate::data::rng::Rng;
 use burn::module::{Module, Param, RunningState};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
@@ -164,8 +165,9 @@ impl LayerSpec {
         })
     }
 
-    /// Creates the layer with its initial values on `device`.
-    pub fn build<B: Backend>(&self, device: &B::Device) -> Layer<B> {
+    /// Creates the layer with its initial values on `device`, random ones drawn from
+    /// `rng`.
+    pub fn build<B: Backend>(&self, rng: &mut Rng, device: &B::Device) -> Layer<B> {
         match *self {
             LayerSpec::Conv {
                 in_channels,
@@ -176,7 +178,7 @@ impl LayerSpec {
                 init,
             } => {
                 let shape = [out_channels, in_channels / groups, kernel[0], kernel[1]];
-                let (weight, bias) = init::conv(shape, bias, init, device);
+                let (weight, bias) = init::conv(shape, bias, init, rng, device);
                 Layer::Conv(Conv {
                     weight: Param::from_tensor(weight),
                     bias: bias.map(Param::from_tensor),
@@ -205,7 +207,7 @@ impl LayerSpec {
                 out_features,
                 bias,
             } => {
-                let (weight, bias) = init::linear(in_features, out_features, bias, device);
+                let (weight, bias) = init::linear(in_features, out_features, bias, rng, device);
                 Layer::Linear(Linear {
                     weight: Param::from_tensor(weight),
                     bias: bias.map(Param::from_tensor),

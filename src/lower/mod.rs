@@ -25,7 +25,7 @@ pub mod plan;
 mod reparam;
 pub mod weights;
 
-pub use fold::FoldReport;
+pub use fold::{FoldReport, Target};
 pub use layers::Layer;
 pub use net::{Net, ScaleParam};
 pub use plan::Plan;
@@ -151,9 +151,16 @@ impl Network {
         }
     }
 
-    /// Builds the network's module on `device`, with freshly initialised parameters.
+    /// Builds the network's module on `device`, with parameters initialised from seed 0
+    /// (see [`Network::build_seeded`]).
     pub fn build<B: Backend>(&self, device: &B::Device) -> Net<B> {
-        Net::new(self.plan.clone(), device)
+        self.build_seeded(0, device)
+    }
+
+    /// Builds the network's module on `device` with parameters initialised from `seed`:
+    /// the same values on every backend.
+    pub fn build_seeded<B: Backend>(&self, seed: u64, device: &B::Device) -> Net<B> {
+        Net::new(self.plan.clone(), seed, device)
     }
 
     /// The per-sample input shape `[C, H, W]`.

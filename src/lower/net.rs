@@ -54,9 +54,19 @@ pub struct ScaleParam {
 }
 
 impl<B: Backend> Net<B> {
-    /// Creates the network's layers with their initial values.
-    pub fn new(plan: Arc<Plan>, device: &B::Device) -> Net<B> {
-        let layers = plan.layers.iter().map(|l| l.spec.build(device)).collect();
+    /// Creates the network's layers with their initial values, drawn from `seed`: layer
+    /// `i` from its own stream `(seed, i)`, on the host, so that a seed gives the same
+    /// weights on every backend.
+    pub fn new(plan: Arc<Plan>, seed: u64, device: &B::Device) -> Net<B> {
+        let layers = plan
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let mut rng = crate::data::rng::Rng::stream(&[seed, i as u64]);
+                l.spec.build(&mut rng, device)
+            })
+            .collect();
         Net::from_parts(layers, plan)
     }
 

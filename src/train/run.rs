@@ -116,7 +116,7 @@ pub fn train<B: AutodiffBackend>(
     device: &B::Device,
 ) -> Result<Vec<EpochMetrics>, TrainError> {
     B::seed(device, config.seed);
-    let net = network.build::<B>(device);
+    let net = network.build_seeded::<B>(config.seed, device);
     let train_split = Arc::new(data.train.clone());
     let test_split = Arc::new(data.test.clone());
     let loader = Loader::new(

@@ -679,6 +679,70 @@ def torchvision_keys():
     print(f"torchvision_keys: {', '.join(f'{k} {len(v)} keys' for k, v in keys.items())}")
 
 
+MASK64 = (1 << 64) - 1
+
+
+def generated(key, n):
+    """`n` floats uniform in [0, 1) from SplitMix64 seeded with the FNV-1a hash of `key`:
+    value i is mix(h + (i + 1) * 0x9E3779B97F4A7C15) >> 40, divided by 2^24. The Rust
+    tests compute the same numbers (tests/infer.rs, `generated`), so a state dict made of
+    them needs no file of its own."""
+    import numpy as np
+
+    h = 0xCBF29CE484222325
+    for b in key.encode():
+        h = ((h ^ b) * 0x100000001B3) & MASK64
+    i = np.arange(1, n + 1, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        z = np.uint64(h) + i * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return torch.from_numpy((z >> np.uint64(40)).astype(np.float32) / np.float32(1 << 24))
+
+
+def generated_tensor(key, shape):
+    """The value of state-dict entry `key` (see `generated`): weights of convolutions and
+    linear layers uniform in ±√(3/fan_in), BN γ in [0.5, 1.5), biases and running means in
+    ±0.2, running variances in [0.5, 1.5); the input (`__input`) in ±1."""
+    n = 1
+    for d in shape:
+        n *= d
+    u = generated(key, n).reshape(shape)
+    if key == "__input":
+        return 2 * u - 1
+    if key.endswith("running_var"):
+        return 0.5 + u
+    if key.endswith("running_mean") or key.endswith("bias"):
+        return 0.2 * (2 * u - 1)
+    if len(shape) == 1:
+        return 0.5 + u
+    fan_in = n // shape[0]
+    return (2 * u - 1) * (3.0 / fan_in) ** 0.5
+
+
+def resnet18_generated():
+    """torchvision's resnet18 with the generated state dict (`generated_tensor`) on the
+    generated 1×3×224×224 input: only the logits are stored
+    (`resnet18_generated.safetensors`), the test makes the weights itself."""
+    import torchvision
+
+    model = torchvision.models.resnet18()
+    state = {
+        k: generated_tensor(k, tuple(v.shape))
+        for k, v in model.state_dict().items()
+        if not k.endswith("num_batches_tracked")
+    }
+    model.load_state_dict(state, strict=False)
+    model.eval()
+    x = generated_tensor("__input", (1, 3, 224, 224))
+    with torch.no_grad():
+        logits = model(x).contiguous()
+    path = os.path.join(OUT, "resnet18_generated.safetensors")
+    save_file({"__logits": logits}, path)
+    print(f"resnet18_generated: logits {tuple(logits.shape)}, max |logit| {logits.abs().max():.3f}")
+
+
 def torchvision_full(directory, name="resnet50"):
     """A torchvision model with random weights and non-trivial running statistics, an
     input batch and its logits, in `directory/<name>.safetensors` (not committed; read
@@ -700,6 +764,11 @@ def torchvision_full(directory, name="resnet50"):
 if __name__ == "__main__":
     import sys
 
+    if len(sys.argv) == 2 and sys.argv[1] != "--full":
+        # One family: `make_fixtures.py resnet18_generated`.
+        os.makedirs(OUT, exist_ok=True)
+        globals()[sys.argv[1]]()
+        sys.exit(0)
     if len(sys.argv) == 3 and sys.argv[1] == "--full":
         os.makedirs(sys.argv[2], exist_ok=True)
         for model in ["resnet18", "resnet50"]:
@@ -707,5 +776,5 @@ if __name__ == "__main__":
         sys.exit(0)
     os.makedirs(OUT, exist_ok=True)
     for family in [basic, bottleneck, resnext, zeropad, preact, wrn, se, weighted, wsum, dense,
-                   iresnet, csp, droppath, ops, torchvision_keys]:
+                   iresnet, csp, droppath, ops, torchvision_keys, resnet18_generated]:
         family()
