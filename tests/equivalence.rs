@@ -43,9 +43,43 @@ fn extras(family: &str) -> HashMap<String, TensorData> {
         .collect()
 }
 
+/// The wgpu tests need a Vulkan (Metal, DX12) adapter: without one, they fail saying how
+/// to get one (instead of with Burn's panic deep inside the first operation).
+fn require_device<B: Backend>() {
+    #[cfg(feature = "wgpu")]
+    {
+        use std::any::TypeId;
+        static CHECKED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+        let is_wgpu = TypeId::of::<B>() == TypeId::of::<burn::backend::Wgpu>()
+            || TypeId::of::<B>() == TypeId::of::<Autodiff<burn::backend::Wgpu>>();
+        if is_wgpu {
+            let checked = CHECKED.get_or_init(|| {
+                let out = std::process::Command::new(env!("CARGO_BIN_EXE_resc"))
+                    .arg("devices")
+                    .output()
+                    .map_err(|e| e.to_string())?;
+                let listed = String::from_utf8_lossy(&out.stdout).to_string();
+                if listed.contains("--device 0:") {
+                    Ok(())
+                } else {
+                    Err(listed)
+                }
+            });
+            if let Err(listed) = checked {
+                panic!(
+                    "the wgpu tests need a Vulkan adapter and `resc devices` lists none:\n{listed}\n\
+                     install one (without a GPU: `apt-get install mesa-vulkan-drivers`, Mesa's \
+                     software driver), or run `cargo test` without `--features wgpu`"
+                );
+            }
+        }
+    }
+}
+
 /// Builds the network on `B` and loads the fixture's weights; every tensor of the net
 /// must be loaded and every state-dict key used.
 fn load<B: Backend>(network: &Network, family: &str, names: &NameMap) -> Net<B> {
+    require_device::<B>();
     let device = Default::default();
     let mut net = network.build::<B>(&device);
     let report = net
@@ -162,6 +196,7 @@ macro_rules! on_backend {
         /// The same weights from PyTorch's own format (`torch.save` of the state dict).
         #[test]
         fn basic_block_from_pytorch_pt_file() {
+            require_device::<Eval>();
             let network = compile("basic");
             let mut net = network.build::<Eval>(&Default::default());
             let report = net
@@ -222,6 +257,7 @@ macro_rules! on_backend {
         #[test]
         fn dense_shortcut_dsnet() {
             check_eval::<Eval>("dense", &NameMap::new());
+            check_train::<Eval>("dense", &NameMap::new());
         }
 
         #[test]
@@ -232,6 +268,7 @@ macro_rules! on_backend {
         #[test]
         fn csp_timm() {
             check_eval::<Eval>("csp", &NameMap::new());
+            check_train::<Eval>("csp", &NameMap::new());
         }
 
         #[test]
@@ -249,6 +286,7 @@ macro_rules! on_backend {
         /// same outputs.
         #[test]
         fn weights_round_trip() {
+            require_device::<Eval>();
             let network = compile("bottleneck");
             let device = Default::default();
             let net = network.build::<Eval>(&device);

@@ -268,6 +268,32 @@ fn the_plan_after_folding_is_a_plain_chain() {
         .contains("conv/1 pad 1 winograd F(4,3) +relu(%8) [32, 16, 16]  layer2.0.residual.conv2"));
 }
 
+/// `--backend wgpu` (or cuda) shows the plan a GPU runs: the same folding, no CPU kernel
+/// selection (no Winograd, gemm or fused additions). Needs no device.
+#[test]
+fn the_plan_for_a_gpu_has_no_cpu_kernels() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_resc"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["graph", "models/resnet20.resnet", "--emit", "plan", "--opt"])
+        .args(["--backend", "wgpu"])
+        .output()
+        .expect("resc runs");
+    assert!(out.status.success());
+    let plan = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        plan.starts_with(
+            "# backend wgpu: every step on Burn's kernels (no CPU kernel selection)\n# folded: 19 BN and 0 λ/α folded, 0 branch sums merged, 10 ReLU fused, 0 residuals removed; convs on Winograd 0, on gemm 0, 0 additions fused; 72 → 43 steps"
+        ),
+        "{plan}"
+    );
+    let steps = plan.lines().skip(2).collect::<Vec<_>>().join("\n");
+    assert!(
+        !steps.contains("winograd") && !steps.contains(" gemm") && !steps.contains("+add"),
+        "{plan}"
+    );
+    assert_eq!(plan.matches(" = Add").count(), 9, "{plan}");
+}
+
 /// RepVGG-A0: every block's branches (3×3 conv → BN, 1×1 conv → BN, and the BN-only
 /// identity where the shape stays) merge into one 3×3 conv with the ReLU fused: the
 /// plain chain of 22 convolutions the paper deploys, with its 8.30 M parameters

@@ -5,7 +5,7 @@
 //! [`BackendArgs::train`] (an autodiff backend, optionally with gradient
 //! checkpointing) as a value implementing [`OnBackend`] / [`OnAutodiff`]; this module
 //! resolves the device first, so a missing driver or adapter is the coded error E0507
-//! (exit [`EXIT_DEVICE`]) before any work starts, and a backend this binary was built
+//! (exit [`EXIT_DEVICE`](super::EXIT_DEVICE)) before any work starts, and a backend this binary was built
 //! without is E0505 (exit [`EXIT_USAGE`]).
 //!
 //! - `cpu`: Burn's flex backend; inference also gets the CPU kernel selection.
@@ -14,7 +14,9 @@
 //! - `wgpu`: any Vulkan, Metal or DX12 GPU through burn-wgpu (`--features wgpu`); `--device
 //!   N` is the N-th adapter of the platform's graphics API, as `resc devices` lists them.
 
-use super::{Exit, EXIT_DEVICE, EXIT_USAGE};
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
+use super::EXIT_DEVICE;
+use super::{Exit, EXIT_USAGE};
 use crate::diag::{render, Code, Diagnostic};
 use crate::source::SourceMap;
 use burn::backend::autodiff::checkpoint::strategy::BalancedCheckpointing;
@@ -164,6 +166,7 @@ fn not_compiled_in(kind: BackendKind) -> Exit {
 }
 
 /// E0507: the backend is compiled in but has no usable device.
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
 fn no_device(message: String, notes: Vec<String>, hints: &[&str]) -> Exit {
     let mut d = Diagnostic::error(Code::E0507, message);
     for n in notes {
@@ -359,7 +362,7 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
 
 /// `resc devices`: the backends compiled in and the devices each can see.
 pub(super) fn list_devices() -> i32 {
-    println!("cpu: Burn's flex backend on {} threads", rayon_threads());
+    println!("cpu: Burn's flex backend on {} threads", cpu_threads());
     if cfg!(feature = "cuda") {
         println!("cuda: compiled in; `--device N` is the N-th NVIDIA GPU (see `nvidia-smi`)");
     } else {
@@ -382,6 +385,6 @@ pub(super) fn list_devices() -> i32 {
     super::EXIT_OK
 }
 
-fn rayon_threads() -> usize {
+fn cpu_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }

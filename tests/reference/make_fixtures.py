@@ -10,7 +10,7 @@ evaluation mode. `tests/fixtures/<family>.safetensors` holds:
     the families built from their classes (the Rust test maps names with a NameMap),
     otherwise the .resnet model's own node names;
   - `__input`: the input batch; `__eval`: the evaluation-mode output;
-  - for the training families: `__train` (training-mode output), `__loss_weights` R
+  - for the training families (basic, preact, weighted, dense, csp): `__train` (training-mode output), `__loss_weights` R
     (the loss is sum(output * R)), `__grad.<key>` (gradients of a few parameters) and
     `__running.<key>` (running statistics after that one training forward).
 
@@ -217,7 +217,12 @@ def csp():
             key = re.sub(pattern, replacement, key)
         return key
 
-    write("csp", model, inputs(gen), rename=rename)
+    write("csp", model, inputs(gen), rename=rename, train=True,
+          grads=["stem.conv1.weight", "stage1.csp.transition_b.conv.weight",
+                 "stage2.cross_stage.csp.blocks.repeat.1.residual.conv2.weight",
+                 "stage2.cross_stage.conv_exp.weight", "fc.weight"],
+          running=["stem.bn1.running_var", "stage1.csp.transition.bn.running_var",
+                   "stage2.cross_stage.bn1.running_mean"])
 
 
 # -------------------------------------------------------------- transcribed families
@@ -505,7 +510,11 @@ def dense():
     gen = seeded(11)
     model = Dense()
     randomize_norms(model, gen)
-    write("dense", model, inputs(gen))
+    write("dense", model, inputs(gen), train=True,
+          grads=["conv1.weight", "layer1.1.residual.conv2.weight", "layer1.2.dense.alpha1.weight",
+                 "layer1.2.dense.alpha2.weight", "fc.weight"],
+          running=["bn1.running_mean", "layer1.0.shortcut.bn1.running_var",
+                   "layer1.2.dense.bn2.running_var"])
 
 
 class IBlock(nn.Module):
