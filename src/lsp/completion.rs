@@ -34,7 +34,11 @@ fn is_word(c: char) -> bool {
 
 fn last_word(text: &str) -> &str {
     let trimmed = text.trim_end();
-    let start = trimmed.rfind(|c: char| !is_word(c)).map_or(0, |i| i + 1);
+    // The word starts after the last other character, which may be wider than a byte.
+    let start = trimmed
+        .char_indices()
+        .rfind(|&(_, c)| !is_word(c))
+        .map_or(0, |(i, c)| i + c.len_utf8());
     &trimmed[start..]
 }
 
@@ -365,5 +369,9 @@ mod tests {
             }
         );
         assert_eq!(context("stage s {\n    conv(64)\n    "), Context::Statement);
+        // The character before the word may be wider than a byte (issue 15).
+        assert_eq!(context("network x() {\n    é"), Context::Statement);
+        assert_eq!(last_word("a 🙂b_1"), "b_1");
+        assert_eq!(last_word("é"), "");
     }
 }

@@ -472,3 +472,176 @@ fn touching_evaluations_are_told_apart() {
     let text = hover_text(&ws, "w.resnet", at(WEIGHTED, "weighted", 0));
     assert!(text.contains("first of 6 instances"), "{text}");
 }
+
+/// Runs a server on `messages` (JSON values) and returns what it wrote, one JSON value
+/// per framed message.
+fn serve(messages: Vec<serde_json::Value>) -> Vec<serde_json::Value> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    for message in messages {
+        let message: Message = serde_json::from_value(message).expect("a JSON-RPC message");
+        tx.send(transport::Incoming::Message(message)).unwrap();
+    }
+    tx.send(transport::Incoming::Closed).unwrap();
+    let mut server = Server::new(Vec::new());
+    server.run(&rx);
+    let mut out = Vec::new();
+    let mut rest = server.out.as_slice();
+    while let Some(start) = rest.windows(4).position(|w| w == b"\r\n\r\n") {
+        let header = std::str::from_utf8(&rest[..start]).unwrap();
+        let length: usize = header
+            .trim_start_matches("Content-Length: ")
+            .parse()
+            .unwrap();
+        let body = &rest[start + 4..start + 4 + length];
+        out.push(serde_json::from_slice(body).unwrap());
+        rest = &rest[start + 4 + length..];
+    }
+    out
+}
+
+/// Documents with characters of 2, 3 and 4 bytes (`é`, `λ`, `→`: one UTF-16 unit each;
+/// `🙂`, `𝔽`: two) next to names, in comments and where a parse fails.
+const NON_ASCII: &[&str] = &[
+    "network x() {\n    é\n}",
+    "network x() {\n    conv(é\n}",
+    "# 🙂 é → λ\nblock b(w: int) { conv(w, k: 3); bn; relu } # 𝔽\n\
+     network n(c: int = 10) {\n    input [3, 8, 8]  # 🙂🙂\n    b(4) # 🙂\n    \
+     stage s { b(4) } # λ𝔽\n    assert c > 0, \"🙂é\"; avgpool; flatten; linear(c) as fc # é\n}\n",
+    "# é\nnetwork n() {\n    input [3, 8, 8]\n    conv(4, k: 3)\n    🙂\n}\n",
+];
+
+/// Every request that takes a position or a range, at every position of every line
+/// (including columns inside a surrogate pair and past the end of the line), answers
+/// without an internal error: positions are UTF-16 code units, and none of them may
+/// land inside a character.
+#[test]
+fn every_position_of_non_ascii_text_is_answered() {
+    use serde_json::json;
+    for (n, text) in NON_ASCII.iter().enumerate() {
+        let uri = format!("file:///virtual/utf{n}.resnet");
+        let doc = json!({ "uri": uri });
+        let mut messages = vec![
+            json!({"jsonrpc": "2.0", "id": 0, "method": "initialize",
+                   "params": {"capabilities": {}}}),
+            json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
+                "textDocument": {"uri": uri, "languageId": "resnet", "version": 1, "text": text}}}),
+        ];
+        let mut id = 1;
+        let lines: Vec<&str> = text.split('\n').collect();
+        for line in 0..=lines.len() {
+            let units = lines.get(line).map_or(0, |l| l.encode_utf16().count());
+            for character in 0..=units + 1 {
+                let position = json!({ "line": line, "character": character });
+                let range = json!({ "start": { "line": 0, "character": 0 }, "end": position });
+                let at = json!({ "textDocument": doc, "position": position });
+                let requests = [
+                    ("textDocument/hover", at.clone()),
+                    ("textDocument/completion", at.clone()),
+                    ("textDocument/definition", at.clone()),
+                    ("textDocument/prepareRename", at.clone()),
+                    (
+                        "textDocument/references",
+                        json!({ "textDocument": doc, "position": position,
+                                "context": { "includeDeclaration": true } }),
+                    ),
+                    (
+                        "textDocument/rename",
+                        json!({ "textDocument": doc, "position": position, "newName": "z" }),
+                    ),
+                    (
+                        "textDocument/inlayHint",
+                        json!({ "textDocument": doc, "range": range }),
+                    ),
+                    (
+                        "textDocument/codeAction",
+                        json!({ "textDocument": doc, "range": range,
+                                "context": { "diagnostics": [] } }),
+                    ),
+                ];
+                for (method, params) in requests {
+                    messages.push(
+                        json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
+                    );
+                    id += 1;
+                }
+            }
+        }
+        messages.push(
+            json!({"jsonrpc": "2.0", "id": id, "method": "textDocument/formatting",
+            "params": {"textDocument": doc, "options": {"tabSize": 4, "insertSpaces": true}}}),
+        );
+        messages.push(json!({"jsonrpc": "2.0", "id": id + 1,
+            "method": "textDocument/documentSymbol", "params": {"textDocument": doc}}));
+        let sent: Vec<serde_json::Value> = messages.clone();
+        let answers = serve(messages);
+        let mut answered = 0;
+        for answer in answers.iter().filter(|a| a.get("id").is_some()) {
+            answered += 1;
+            // Rename may refuse (`RequestFailed`); nothing may fail inside resc.
+            let code = answer["error"]["code"].as_i64();
+            assert!(
+                code.is_none() || code == Some(ErrorCode::RequestFailed as i64),
+                "{answer}\nfor {}\nin {text:?}",
+                sent.iter().find(|m| m["id"] == answer["id"]).unwrap()
+            );
+        }
+        assert_eq!(answered, id as usize + 2, "every request is answered");
+    }
+}
+
+/// Incremental edits whose ranges end inside a surrogate pair or past a line round
+/// to character boundaries instead of splitting a character.
+#[test]
+fn edits_inside_a_surrogate_pair_keep_the_text_whole() {
+    let mut ws = workspace(&[("e.resnet", "# 🙂🙂\nnetwork n() {}\n")]);
+    let change = |line, from, to, text: &str| TextDocumentContentChangeEvent {
+        range: Some(Range::new(
+            Position::new(line, from),
+            Position::new(line, to),
+        )),
+        range_length: None,
+        text: text.to_string(),
+    };
+    // Column 3 lies inside the first emoji (units 2..4); 5 inside the second.
+    ws.change(&uri("e.resnet"), vec![change(0, 3, 5, "x")], 2);
+    assert_eq!(
+        ws.current_text(&path("e.resnet")).unwrap().as_str(),
+        "# x🙂\nnetwork n() {}\n"
+    );
+    ws.change(&uri("e.resnet"), vec![change(0, 99, 120, "é")], 3);
+    assert_eq!(
+        ws.current_text(&path("e.resnet")).unwrap().as_str(),
+        "# x🙂é\nnetwork n() {}\n"
+    );
+    ws.flush();
+    let position = ws
+        .current_text(&path("e.resnet"))
+        .unwrap()
+        .position("# x🙂é".len());
+    assert_eq!(position, Position::new(0, 6));
+}
+
+/// Ranges sent to the editor count UTF-16 units: a hint after an emoji, a diagnostic
+/// on one, and a hover on the name that follows one.
+#[test]
+fn ranges_after_non_ascii_count_utf16_units() {
+    let ws = workspace(&[("u.resnet", NON_ASCII[2]), ("bad.resnet", NON_ASCII[3])]);
+    let hint = inlay_hints(&ws, &path("u.resnet"), None)
+        .into_iter()
+        .find(|h| h.position.line == 4)
+        .expect("a hint after `b(4) # 🙂`");
+    assert_eq!(
+        hint.position,
+        Position::new(4, "    b(4) # 🙂".encode_utf16().count() as u32)
+    );
+    let bad = ws.document(&uri("bad.resnet")).unwrap();
+    assert_eq!(bad.diagnostics[0].lsp.range.start, Position::new(4, 4));
+    let hover = hover::hover(&ws, &path("u.resnet"), at(NON_ASCII[2], "fc", 0)).unwrap();
+    let before = "    assert c > 0, \"🙂é\"; avgpool; flatten; linear(c) as ";
+    assert_eq!(
+        hover.range.map(|r| r.start),
+        Some(Position::new(6, before.encode_utf16().count() as u32))
+    );
+    let first = hover::hover(&ws, &path("u.resnet"), at(NON_ASCII[2], "b(w", 0)).unwrap();
+    assert_eq!(first.range.map(|r| r.start), Some(Position::new(1, 6)));
+}
