@@ -645,3 +645,39 @@ fn ranges_after_non_ascii_count_utf16_units() {
     let first = hover::hover(&ws, &path("u.resnet"), at(NON_ASCII[2], "b(w", 0)).unwrap();
     assert_eq!(first.range.map(|r| r.start), Some(Position::new(1, 6)));
 }
+
+/// The server answers the requests that follow bad headers (issue 15: each bad
+/// header used to leave every later request with a parse error).
+#[test]
+fn requests_after_bad_headers_are_answered() {
+    let frame = |body: &str| format!("Content-Length: {}\r\n\r\n{body}", body.len());
+    let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}"#;
+    let lost = r#"{"jsonrpc":"2.0","id":2,"method":"shutdown"}"#;
+    let mut input = frame(init).into_bytes();
+    for header in [
+        "Content-Type: application/json",
+        "Content-Length: abc",
+        "Content-Length: -5",
+        "Content-Length: 184467440737095516160",
+        "Content-Length: 7",
+    ] {
+        input.extend_from_slice(format!("{header}\r\n\r\n{lost}").as_bytes());
+    }
+    input.extend_from_slice(b"Content-\xffLength: 3\r\n\r\n{}");
+    input.extend_from_slice(frame(r#"{"jsonrpc":"2.0","id":42,"method":"shutdown"}"#).as_bytes());
+    input.extend_from_slice(frame(r#"{"jsonrpc":"2.0","method":"exit"}"#).as_bytes());
+    let (tx, rx) = std::sync::mpsc::channel();
+    transport::read_loop(std::io::Cursor::new(input), tx);
+    let mut server = Server::new(Vec::new());
+    assert_eq!(server.run(&rx), 0, "exit after shutdown");
+    let out = String::from_utf8(server.out).unwrap();
+    assert!(
+        out.contains(r#"{"jsonrpc":"2.0","id":42,"result":null}"#),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("-32700").count(),
+        6,
+        "one error per bad message: {out}"
+    );
+}
