@@ -17,7 +17,41 @@ pub struct Cost {
     pub activations: u64,
 }
 
-/// Saturating: absurd sizes written by a user must not overflow.
+/// A count of the cost model that does not fit in 64 bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overflow {
+    Params,
+    Macs,
+    ActivationBytes,
+}
+
+impl Overflow {
+    /// What overflowed, as a message names it.
+    pub fn what(self) -> &'static str {
+        match self {
+            Overflow::Params => "number of parameters",
+            Overflow::Macs => "number of multiply-accumulates",
+            Overflow::ActivationBytes => "activation memory in bytes",
+        }
+    }
+}
+
+impl Cost {
+    /// The sum of two costs; `Err` names the first count that does not fit in 64 bits,
+    /// counting activations as float32 bytes (×4).
+    pub fn checked_add(self, other: Cost) -> Result<Cost, Overflow> {
+        let activations = self.activations.checked_add(other.activations);
+        Ok(Cost {
+            params: (self.params.checked_add(other.params)).ok_or(Overflow::Params)?,
+            macs: (self.macs.checked_add(other.macs)).ok_or(Overflow::Macs)?,
+            activations: activations
+                .filter(|a| a.checked_mul(4).is_some())
+                .ok_or(Overflow::ActivationBytes)?,
+        })
+    }
+}
+
+/// Saturating, for sums of costs that [`crate::check::check`] has already found to fit.
 impl std::ops::AddAssign for Cost {
     fn add_assign(&mut self, other: Cost) {
         self.params = self.params.saturating_add(other.params);
@@ -26,9 +60,12 @@ impl std::ops::AddAssign for Cost {
     }
 }
 
-/// The cost of `op` with the given input shapes and output shape.
-pub fn node_cost(op: &Op, inputs: &[Shape], out: Shape) -> Cost {
+/// The cost of `op` with the given input shapes and output shape (shapes as
+/// [`crate::ir::infer_shape`] returns them: their element counts fit in 64 bits).
+/// `Err` names the count that does not fit in 64 bits.
+pub fn node_cost(op: &Op, inputs: &[Shape], out: Shape) -> Result<Cost, Overflow> {
     let x = inputs.first().copied().unwrap_or(out);
+    let params = |n: Option<u64>| n.ok_or(Overflow::Params);
     let (params, macs) = match op {
         Op::Conv {
             kernel,
@@ -36,23 +73,30 @@ pub fn node_cost(op: &Op, inputs: &[Shape], out: Shape) -> Cost {
             bias,
             ..
         } => {
-            // Saturating, like every count here: absurd sizes must not overflow.
-            let per_out = (x.c / groups)
-                .saturating_mul(kernel[0])
-                .saturating_mul(kernel[1]);
-            let weights = out.c.saturating_mul(per_out);
-            let params = weights.saturating_add(if *bias { out.c } else { 0 });
-            (params, out.numel().saturating_mul(per_out))
+            let per_out = params(
+                (x.c / groups)
+                    .checked_mul(kernel[0])
+                    .and_then(|n| n.checked_mul(kernel[1])),
+            )?;
+            let weights = params(out.c.checked_mul(per_out))?;
+            let all = params(weights.checked_add(if *bias { out.c } else { 0 }))?;
+            let macs = out.numel().checked_mul(per_out).ok_or(Overflow::Macs)?;
+            (all, macs)
         }
-        Op::BatchNorm { affine, .. } => (if *affine { x.c.saturating_mul(2) } else { 0 }, 0),
-        Op::GroupNorm { .. } => (x.c.saturating_mul(2), 0),
+        Op::BatchNorm { affine, .. } => (
+            if *affine {
+                params(x.c.checked_mul(2))?
+            } else {
+                0
+            },
+            0,
+        ),
+        Op::GroupNorm { .. } => (params(x.c.checked_mul(2))?, 0),
         Op::Prelu { per_channel, .. } => (if *per_channel { x.c } else { 1 }, 0),
         Op::Linear { out_features, bias } => {
-            let weights = x.numel().saturating_mul(*out_features);
-            (
-                weights.saturating_add(if *bias { *out_features } else { 0 }),
-                weights,
-            )
+            let weights = params(x.numel().checked_mul(*out_features))?;
+            let all = params(weights.checked_add(if *bias { *out_features } else { 0 }))?;
+            (all, weights)
         }
         Op::Scale { .. } => (1, 0),
         Op::ChannelScale { .. } => (x.c, 0),
@@ -60,7 +104,7 @@ pub fn node_cost(op: &Op, inputs: &[Shape], out: Shape) -> Cost {
             let n = inputs.len() as u64;
             match weights {
                 SumWeights::PerInput => (n, 0),
-                SumWeights::PerChannel => (n.saturating_mul(x.c), 0),
+                SumWeights::PerChannel => (params(n.checked_mul(x.c))?, 0),
             }
         }
         _ => (0, 0),
@@ -69,9 +113,58 @@ pub fn node_cost(op: &Op, inputs: &[Shape], out: Shape) -> Cost {
         Op::Output => 0,
         _ => out.numel(),
     };
-    Cost {
+    Cost::default().checked_add(Cost {
         params,
         macs,
         activations,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts past 64 bits are errors (issue 15: they saturated at 2⁶⁴ − 1).
+    #[test]
+    fn counts_that_overflow_are_errors() {
+        let conv = Op::Conv {
+            out_channels: 1 << 40,
+            kernel: [3, 3],
+            stride: [1, 1],
+            padding: [1, 1],
+            dilation: [1, 1],
+            groups: 1,
+            bias: false,
+            init: crate::ir::ConvInit::Default,
+        };
+        let wide = Shape::new(1 << 40, 1, 1);
+        assert_eq!(node_cost(&conv, &[wide], wide), Err(Overflow::Params));
+        let narrow = Shape::new(1, 1 << 20, 1 << 20);
+        let out = Shape::new(1 << 40, 1 << 20, 1 << 20);
+        assert_eq!(node_cost(&conv, &[narrow], out), Err(Overflow::Macs));
+        let linear = Op::Linear {
+            out_features: 1 << 40,
+            bias: true,
+        };
+        assert_eq!(node_cost(&linear, &[wide], wide), Err(Overflow::Params));
+        let relu = Shape::new(1 << 62, 1, 1);
+        assert_eq!(
+            node_cost(&Op::Relu, &[relu], relu),
+            Err(Overflow::ActivationBytes)
+        );
+        let half = Cost {
+            params: u64::MAX / 2 + 1,
+            macs: 0,
+            activations: 0,
+        };
+        assert_eq!(half.checked_add(half), Err(Overflow::Params));
+        assert_eq!(
+            node_cost(&conv, &[Shape::new(1, 1, 1)], Shape::new(1 << 40, 1, 1)),
+            Ok(Cost {
+                params: 9 << 40,
+                macs: 9 << 40,
+                activations: 1 << 40,
+            })
+        );
     }
 }

@@ -13,7 +13,7 @@ mod verify;
 
 pub use dump::{describe, dump};
 pub use op::{ConvInit, Op, SumNorm, SumWeights};
-pub use shape::{infer_shape, Shape, ShapeError};
+pub use shape::{infer_shape, Shape, ShapeError, OVERFLOW_HINT};
 pub use verify::verify;
 
 use crate::diag::TraceFrame;

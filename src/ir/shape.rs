@@ -18,9 +18,15 @@ impl Shape {
         Shape { c, h, w }
     }
 
-    /// Number of elements.
+    /// Number of elements. Every shape that [`infer_shape`] returns has a count that
+    /// fits in 64 bits; for others this saturates.
     pub fn numel(&self) -> u64 {
         self.c.saturating_mul(self.h).saturating_mul(self.w)
+    }
+
+    /// Number of elements, `None` when it does not fit in 64 bits.
+    pub fn checked_numel(&self) -> Option<u64> {
+        self.c.checked_mul(self.h)?.checked_mul(self.w)
     }
 }
 
@@ -46,6 +52,19 @@ fn err(code: Code, message: String) -> ShapeError {
     }
 }
 
+/// A size too large for a 64-bit count: E0206, like an overflow in an expression.
+fn overflow(what: String) -> ShapeError {
+    ShapeError {
+        code: Code::E0206,
+        message: format!("{what} does not fit in 64 bits"),
+        hint: Some(OVERFLOW_HINT.into()),
+    }
+}
+
+/// The hint of every count that overflows (shapes here, costs in `check`).
+pub const OVERFLOW_HINT: &str =
+    "a size is far larger than intended: check the parameters and `--set` overrides";
+
 /// Output size of a sliding window along one axis, as PyTorch computes it.
 fn window(
     axis: &str,
@@ -55,11 +74,19 @@ fn window(
     padding: u64,
     dilation: u64,
 ) -> Result<u64, ShapeError> {
-    // Saturating: absurd sizes from user input must give a diagnostic, not an overflow.
+    // Checked: absurd sizes from user input must give a diagnostic, not an overflow.
     let span = dilation
-        .saturating_mul(kernel.saturating_sub(1))
-        .saturating_add(1);
-    let padded = size.saturating_add(padding.saturating_mul(2));
+        .checked_mul(kernel.saturating_sub(1))
+        .and_then(|s| s.checked_add(1))
+        .ok_or_else(|| {
+            overflow(format!(
+                "the window's {axis} ({kernel} dilated by {dilation})"
+            ))
+        })?;
+    let padded = padding
+        .checked_mul(2)
+        .and_then(|p| p.checked_add(size))
+        .ok_or_else(|| overflow(format!("the padded {axis} ({size} + 2 × {padding})")))?;
     if padded < span {
         let padded = if padding > 0 {
             format!(" ({padded} with padding)")
@@ -88,7 +115,8 @@ fn check_window_params(
             "kernel size and stride must be at least 1".into(),
         ));
     }
-    if padding[0] * 2 > kernel[0] || padding[1] * 2 > kernel[1] {
+    // `2p > k` without overflowing `2p`.
+    if padding[0] > kernel[0] / 2 || padding[1] > kernel[1] / 2 {
         return Err(err(
             Code::E0210,
             format!(
@@ -100,8 +128,17 @@ fn check_window_params(
     Ok(())
 }
 
-/// The output shape of `op` applied to `inputs` (ordered by port).
+/// The output shape of `op` applied to `inputs` (ordered by port). Its element count
+/// fits in 64 bits.
 pub fn infer_shape(op: &Op, inputs: &[Shape]) -> Result<Shape, ShapeError> {
+    let shape = output_shape(op, inputs)?;
+    match shape.checked_numel() {
+        Some(_) => Ok(shape),
+        None => Err(overflow(format!("the number of elements of {shape}"))),
+    }
+}
+
+fn output_shape(op: &Op, inputs: &[Shape]) -> Result<Shape, ShapeError> {
     let (min, max) = op.arity();
     if inputs.len() < min || inputs.len() > max {
         return Err(err(
@@ -214,7 +251,10 @@ pub fn infer_shape(op: &Op, inputs: &[Shape]) -> Result<Shape, ShapeError> {
                     format!("concatenated inputs must share height and width: {x} and {other}"),
                 ));
             }
-            let channels = inputs.iter().fold(0u64, |sum, s| sum.saturating_add(s.c));
+            let channels = inputs
+                .iter()
+                .try_fold(0u64, |sum, s| sum.checked_add(s.c))
+                .ok_or_else(|| overflow("the number of concatenated channels".into()))?;
             Ok(Shape::new(channels, x.h, x.w))
         }
         Op::Slice { start, end } => {
@@ -236,11 +276,11 @@ pub fn infer_shape(op: &Op, inputs: &[Shape]) -> Result<Shape, ShapeError> {
                     "the upsampling factor must be at least 1".into(),
                 ));
             }
-            Ok(Shape::new(
-                x.c,
-                x.h.saturating_mul(*scale),
-                x.w.saturating_mul(*scale),
-            ))
+            let scaled = |size: u64| {
+                size.checked_mul(*scale)
+                    .ok_or_else(|| overflow(format!("{size} upsampled {scale} times")))
+            };
+            Ok(Shape::new(x.c, scaled(x.h)?, scaled(x.w)?))
         }
         Op::ZeroPad {
             stride,
@@ -250,11 +290,59 @@ pub fn infer_shape(op: &Op, inputs: &[Shape]) -> Result<Shape, ShapeError> {
             if *stride == 0 {
                 return Err(err(Code::E0210, "the stride must be at least 1".into()));
             }
+            let channels =
+                x.c.checked_add(*pad_before)
+                    .and_then(|c| c.checked_add(*pad_after))
+                    .ok_or_else(|| overflow("the number of zero-padded channels".into()))?;
             Ok(Shape::new(
-                x.c + pad_before + pad_after,
+                channels,
                 x.h.div_ceil(*stride),
                 x.w.div_ceil(*stride),
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(op: &Op, inputs: &[Shape]) -> Option<Code> {
+        infer_shape(op, inputs).err().map(|e| e.code)
+    }
+
+    /// Sizes past 64 bits are E0206 (issue 15: they saturated or wrapped).
+    #[test]
+    fn shapes_that_overflow_are_errors() {
+        let big = Shape::new(u64::MAX / 2 + 1, 1, 1);
+        let map = Shape::new(1, 1 << 32, 1 << 32);
+        assert_eq!(code(&Op::Concat, &[big, big]), Some(Code::E0206));
+        assert_eq!(
+            code(&Op::Upsample { scale: 1 << 32 }, &[map]),
+            Some(Code::E0206)
+        );
+        assert_eq!(code(&Op::Upsample { scale: 2 }, &[map]), Some(Code::E0206));
+        let pad = Op::ZeroPad {
+            stride: 1,
+            pad_before: 1,
+            pad_after: 0,
+        };
+        assert_eq!(code(&pad, &[Shape::new(u64::MAX, 1, 1)]), Some(Code::E0206));
+        let input = Op::Input {
+            shape: [1 << 32, 1 << 32, 2],
+        };
+        assert_eq!(code(&input, &[]), Some(Code::E0206));
+        let pool = Op::MaxPool {
+            kernel: [3, 3],
+            stride: [1, 1],
+            padding: [u64::MAX, 1],
+        };
+        assert_eq!(code(&pool, &[map]), Some(Code::E0210));
+        // 2⁶³ elements still fit.
+        let fits = Shape::new(1, 1 << 31, 1 << 30);
+        assert_eq!(
+            infer_shape(&Op::Upsample { scale: 2 }, &[fits]),
+            Ok(Shape::new(1, 1 << 32, 1 << 31))
+        );
     }
 }
