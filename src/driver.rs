@@ -9,6 +9,7 @@ use crate::elab::{self, Elaborated, Override, Program};
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::{self, ast};
 use std::collections::HashMap;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 /// Reads source files.
@@ -16,13 +17,63 @@ pub trait Loader {
     fn read(&mut self, path: &Path) -> std::io::Result<String>;
 }
 
-/// Reads from the file system.
+/// Reads from the file system, with [`read_source`].
 pub struct FsLoader;
 
 impl Loader for FsLoader {
     fn read(&mut self, path: &Path) -> std::io::Result<String> {
-        std::fs::read_to_string(path)
+        read_source(path)
     }
+}
+
+/// The largest source file resc reads. The largest model of the zoo is a few KiB; the
+/// limit is there so that an endless file (`import "/dev/zero"`) or a huge one is an
+/// error instead of the compiler growing until the machine runs out of memory.
+pub const MAX_SOURCE_BYTES: u64 = 16 << 20;
+
+/// Reads a source file: UTF-8 text of at most [`MAX_SOURCE_BYTES`]. The errors say
+/// what is wrong: a file too large, or where the first byte that is not UTF-8 is
+/// (both `InvalidData`).
+pub fn read_source(path: &Path) -> io::Result<String> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_SOURCE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    source_text(bytes)
+}
+
+/// Checks the size and the encoding of a source file's bytes.
+pub fn source_text(bytes: Vec<u8>) -> io::Result<String> {
+    if bytes.len() as u64 > MAX_SOURCE_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "the file is larger than {} MiB, the most resc reads",
+                MAX_SOURCE_BYTES >> 20
+            ),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let before = &e.as_bytes()[..offset];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        // Columns count characters, as the diagnostics' columns do.
+        let column = String::from_utf8_lossy(&before[line_start..])
+            .chars()
+            .count()
+            + 1;
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "the file is not UTF-8: byte {offset} (line {line}, column {column}) is 0x{:02x}",
+                e.as_bytes()[offset]
+            ),
+        )
+    })
 }
 
 /// What to compile besides the file itself.
@@ -162,11 +213,18 @@ fn load_tree(
                     program.imports.insert((id, index), new);
                     queue.push(new);
                 }
-                Err(e) => diags.push(
-                    Diagnostic::error(Code::E0208, format!("cannot read `{}`: {e}", import.path))
-                        .at(import.path_span, format!("looked for {}", target.display()))
-                        .hint("import paths are relative to the importing file"),
-                ),
+                Err(e) => {
+                    let mut d = Diagnostic::error(
+                        Code::E0208,
+                        format!("cannot read `{}`: {e}", import.path),
+                    )
+                    .at(import.path_span, format!("looked for {}", target.display()));
+                    // A file too large or not UTF-8 was found: the path is right.
+                    if e.kind() != io::ErrorKind::InvalidData {
+                        d = d.hint("import paths are relative to the importing file");
+                    }
+                    diags.push(d);
+                }
             }
         }
         program.files.push(file);
@@ -234,4 +292,48 @@ fn parse_overrides(
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(result: io::Result<String>) -> String {
+        result.expect_err("an error").to_string()
+    }
+
+    /// Issue 15: an endless or huge file is an error after 16 MiB, not gigabytes.
+    #[test]
+    fn sources_are_capped() {
+        let dir = std::env::temp_dir().join(format!("resc-driver-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let huge = dir.join("huge.resnet");
+        let file = std::fs::File::create(&huge).unwrap();
+        file.set_len(MAX_SOURCE_BYTES + 1).unwrap(); // Sparse: no disk used.
+        assert!(message(read_source(&huge)).contains("larger than 16 MiB"));
+        let fits = vec![b'#'; MAX_SOURCE_BYTES as usize];
+        assert!(source_text(fits).is_ok());
+        if Path::new("/dev/zero").exists() {
+            assert!(message(read_source(Path::new("/dev/zero"))).contains("16 MiB"));
+        }
+        // The main file goes through the same reader.
+        let err = compile_file(&huge, &Options::default(), &mut FsLoader).err();
+        assert!(err.is_some_and(|e| e.to_string().contains("16 MiB")));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_says_where() {
+        let latin1 = b"block b {\n    # caf\xe9\n}\n".to_vec();
+        assert_eq!(
+            message(source_text(latin1)),
+            "the file is not UTF-8: byte 19 (line 2, column 10) is 0xe9"
+        );
+        let after_wide = "# é→".bytes().chain([0xff]).collect();
+        assert_eq!(
+            message(source_text(after_wide)),
+            "the file is not UTF-8: byte 7 (line 1, column 5) is 0xff"
+        );
+        assert_eq!(source_text(b"relu".to_vec()).unwrap(), "relu");
+    }
 }

@@ -122,7 +122,7 @@ impl Loader for Overlay<'_> {
     fn read(&mut self, path: &Path) -> std::io::Result<String> {
         match self.docs.get(path) {
             Some(doc) => Ok(doc.text.as_str().to_string()),
-            None => std::fs::read_to_string(path),
+            None => crate::driver::read_source(path),
         }
     }
 }
