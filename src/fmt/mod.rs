@@ -3,7 +3,8 @@
 //! Architecture invariant: the formatter reads only the AST and the source text (for
 //! comments, blank lines, the spelling of number literals and which statements share a
 //! line); it never elaborates. `parse(format(x))` equals `parse(x)` apart from spans,
-//! and `format` is idempotent.
+//! and `format` is idempotent. [`write_formatted`] writes a formatted file back,
+//! changing its text and nothing else about it (links, permissions, owner).
 //!
 //! # Layout rules
 //!
@@ -53,8 +54,10 @@ mod doc;
 mod expr;
 mod spans;
 mod stmt;
+mod write;
 
 pub use spans::without_spans;
+pub use write::write_formatted;
 
 use crate::diag::Diagnostic;
 use crate::source::FileId;
