@@ -206,10 +206,27 @@ fn compile(model: &ModelArgs) -> Result<Compilation, i32> {
         network: model.network.clone(),
         overrides: model.set.clone(),
     };
-    driver::compile_file(&model.file, &options, &mut FsLoader).map_err(|e| {
-        eprintln!("error: cannot read `{}`: {e}", model.file.display());
-        EXIT_IO
-    })
+    driver::compile_file(&model.file, &options, &mut FsLoader)
+        .map_err(|e| fail(unreadable_model(&model.file, &e), EXIT_IO))
+}
+
+/// E0103: the model file named on the command line cannot be read.
+pub(crate) fn unreadable_model(path: &std::path::Path, e: &std::io::Error) -> Diagnostic {
+    Diagnostic::error(
+        Code::E0103,
+        format!("cannot read `{}`: {e}", path.display()),
+    )
+}
+
+/// Renders a runtime error (a diagnostic without source spans: data, checkpoints,
+/// weights, devices, files) on standard error and returns the command's exit code.
+fn fail(diagnostic: Diagnostic, exit: i32) -> i32 {
+    diag::render::to_stderr(
+        &SourceMap::default(),
+        &[diagnostic],
+        std::io::stderr().is_terminal(),
+    );
+    exit
 }
 
 fn print_diagnostics(sources: &SourceMap, diags: &[Diagnostic]) {
@@ -386,10 +403,13 @@ fn graph(
         }
         #[cfg(not(feature = "cpu"))]
         Emit::Plan => {
-            eprintln!(
-                "error[E0505]: `--emit plan` needs the Burn back end (the default `cpu` feature)"
+            return fail(
+                Diagnostic::error(
+                    Code::E0505,
+                    "`--emit plan` needs the Burn back end (the default `cpu` feature)",
+                ),
+                EXIT_USAGE,
             );
-            return EXIT_USAGE;
         }
         Emit::Dot => print!("{}", to_dot(graph, &checked.info)),
         Emit::Json => {
@@ -498,10 +518,11 @@ fn explain(code: Option<&str>) -> i32 {
                 print!("{}", c.explanation());
                 EXIT_OK
             }
-            None => {
-                eprintln!("error: `{text}` is not a resc error code; `resc explain` lists them");
-                EXIT_USAGE
-            }
+            None => fail(
+                Diagnostic::error(Code::E0901, format!("`{text}` is not a resc error code"))
+                    .hint("`resc explain` lists them"),
+                EXIT_USAGE,
+            ),
         },
     }
 }

@@ -1,6 +1,7 @@
 //! The `resc` binary as a user runs it: exit codes, human and JSON output.
 //!
-//! Exit codes: 0 success, 1 diagnostics, 2 usage error, 3 I/O error.
+//! Exit codes: 0 success, 1 diagnostics, 2 usage error, 3 I/O error (4 data and 5 device
+//! errors are tested with the commands that meet them).
 
 use serde_json::Value;
 use std::process::{Command, Output};
@@ -184,7 +185,11 @@ fn explain_without_a_code_lists_them_all() {
 fn explain_unknown_code_is_a_usage_error() {
     let out = resc(&["explain", "E9999"]);
     assert_exit(&out, 2);
-    assert!(stderr(&out).contains("E9999"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("error[E0901]: `E9999` is not a resc error code"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -215,11 +220,15 @@ fn missing_file_is_an_io_error() {
     let out = resc(&["check", "models/no-such-model.resnet"]);
     assert_exit(&out, 3);
     assert!(
-        stderr(&out).contains("no-such-model.resnet"),
+        stderr(&out).contains("error[E0103]: cannot read `models/no-such-model.resnet`"),
         "{}",
         stderr(&out)
     );
     assert_exit(&resc(&["graph", "models/no-such-model.resnet"]), 3);
+    // A directory is no model file either.
+    let out = resc(&["check", "models"]);
+    assert_exit(&out, 3);
+    assert!(stderr(&out).contains("error[E0103]"), "{}", stderr(&out));
 }
 
 #[test]
@@ -304,4 +313,16 @@ fn a_closed_stdout_pipe_is_not_a_panic() {
     let status = child.wait().unwrap();
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(status.code().is_none_or(|c| c != 101), "{status:?}");
+}
+
+/// `resc fmt` on a path it cannot read is a coded error naming the file, exit code 3.
+#[test]
+fn fmt_of_an_unreadable_path_is_a_coded_error() {
+    let out = resc(&["fmt", "--check", "models/no-such-model.resnet"]);
+    assert_exit(&out, 3);
+    let err = stderr(&out);
+    assert!(
+        err.contains("error[E0801]") && err.contains("no-such-model.resnet"),
+        "{err}"
+    );
 }

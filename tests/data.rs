@@ -409,7 +409,7 @@ fn loader_and_batches_can_move_between_threads() {
     send_sync::<Loader>();
     send_sync::<data::Dataset>();
     send::<data::Batches>();
-    send_sync::<data::DataError>();
+    send_sync::<resc::diag::Diagnostic>();
 }
 
 #[test]

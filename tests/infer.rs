@@ -258,6 +258,14 @@ fn bad_inputs_are_coded_errors_naming_the_file() {
     let t = text(&out);
     assert!(t.contains("error[E0503]") && t.contains("9×8"), "{t}");
 
+    // Two arrays, or a --mean of the wrong length, are usage errors with a code.
+    let out = infer(&npy, &["--input", npy.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("error[E0508]"), "{}", text(&out));
+    let out = infer(&png, &["--mean", "0.5,0.5"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("error[E0508]"), "{}", text(&out));
+
     // No weights at all is a usage error.
     let out = resc(&["infer", model, "--input", png.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));

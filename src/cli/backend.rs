@@ -17,13 +17,11 @@
 #[cfg(any(feature = "cuda", feature = "wgpu"))]
 use super::EXIT_DEVICE;
 use super::{Exit, EXIT_USAGE};
-use crate::diag::{render, Code, Diagnostic};
-use crate::source::SourceMap;
+use crate::diag::{Code, Diagnostic};
 use burn::backend::autodiff::checkpoint::strategy::BalancedCheckpointing;
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use clap::ValueEnum;
-use std::io::IsTerminal;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(super) enum BackendKind {
@@ -138,18 +136,10 @@ pub(super) fn compiled_in() -> Vec<&'static str> {
     all
 }
 
-fn print(diagnostic: Diagnostic) {
-    render::to_stderr(
-        &SourceMap::default(),
-        &[diagnostic],
-        std::io::stderr().is_terminal(),
-    );
-}
-
 /// E0505: `--backend` names a backend this binary was built without.
 fn not_compiled_in(kind: BackendKind) -> Exit {
     let name = kind.name();
-    print(
+    super::fail(
         Diagnostic::error(
             Code::E0505,
             format!("this resc was built without the `{name}` backend"),
@@ -161,8 +151,8 @@ fn not_compiled_in(kind: BackendKind) -> Exit {
         .hint(format!(
             "rebuild with `cargo build --release --features {name}`"
         )),
-    );
-    EXIT_USAGE
+        EXIT_USAGE,
+    )
 }
 
 /// E0507: the backend is compiled in but has no usable device.
@@ -175,8 +165,7 @@ fn no_device(message: String, notes: Vec<String>, hints: &[&str]) -> Exit {
     for h in hints {
         d = d.hint(*h);
     }
-    print(d);
-    EXIT_DEVICE
+    super::fail(d, EXIT_DEVICE)
 }
 
 /// Runs a tiny computation on `device` so that a driver that cannot be loaded or a device

@@ -4,6 +4,7 @@
 use super::{EXIT_DATA, EXIT_OK, EXIT_USAGE};
 use crate::data::fetch::{self, Event, Request};
 use crate::data::{self, CifarKind, DataSource};
+use crate::diag::{Code, Diagnostic};
 use clap::{Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -86,8 +87,14 @@ fn run_fetch(
     force: bool,
 ) -> i32 {
     let Some(dir) = data::default_fetch_dir(data_dir) else {
-        eprintln!("error: no directory to put the data in: give --data-dir DIR or set $RESC_DATA");
-        return EXIT_USAGE;
+        return super::fail(
+            Diagnostic::error(
+                Code::E0608,
+                "cannot download: no directory to put the data in",
+            )
+            .hint("give --data-dir DIR or set $RESC_DATA"),
+            EXIT_USAGE,
+        );
     };
     let mut request = Request::official(kind, &dir);
     if let Some(url) = url {
@@ -102,8 +109,7 @@ fn run_fetch(
         Ok(_) => EXIT_OK,
         Err(e) => {
             progress.abandon();
-            eprintln!("{e}");
-            EXIT_DATA
+            super::fail(e, EXIT_DATA)
         }
     }
 }
@@ -185,10 +191,7 @@ fn info(text: &str, data_dir: Option<&Path>, format: super::Format) -> i32 {
         .and_then(|source| data::load(&source, data_dir));
     let dataset = match loaded {
         Ok(d) => d,
-        Err(e) => {
-            eprintln!("{e}");
-            return EXIT_DATA;
-        }
+        Err(e) => return super::fail(e, EXIT_DATA),
     };
     let classes = dataset.classes();
     let counts = (

@@ -9,7 +9,8 @@
 
 use super::backend::{BackendArgs, OnBackend};
 use super::infer_cmd::{tensors_to_safetensors, WeightsArgs};
-use super::{Exit, ModelArgs, EXIT_IO, EXIT_OK};
+use super::{fail, Exit, ModelArgs, EXIT_IO, EXIT_OK};
+use crate::diag::{Code, Diagnostic};
 use crate::lower::Network;
 use crate::train::checkpoint;
 use burn::tensor::backend::Backend;
@@ -62,8 +63,11 @@ fn export(args: &ExportArgs) -> Result<(), Exit> {
     tensors_to_safetensors(tensors, Some(metadata))
         .and_then(|bytes| checkpoint::write_atomic(&args.out, &bytes).map_err(|e| e.to_string()))
         .map_err(|e| {
-            eprintln!("error[E0703]: cannot write {}: {e}", args.out.display());
-            EXIT_IO
+            fail(
+                Diagnostic::error(Code::E0703, format!("cannot write the export: {e}"))
+                    .file(&args.out),
+                EXIT_IO,
+            )
         })?;
     println!(
         "{}: {count} tensors ({summary}) written to {}",

@@ -7,7 +7,8 @@
 //! the same directory renamed over it, and only after checking that the new text
 //! parses to the same syntax tree.
 
-use super::{print_diagnostics, EXIT_DIAGNOSTICS, EXIT_IO, EXIT_OK};
+use super::{fail, print_diagnostics, EXIT_DIAGNOSTICS, EXIT_IO, EXIT_OK};
+use crate::diag::{Code, Diagnostic};
 use crate::fmt::{format, without_spans};
 use crate::source::SourceMap;
 use crate::syntax;
@@ -21,8 +22,10 @@ pub(super) fn run(paths: &[PathBuf], check: bool) -> i32 {
     for path in paths {
         if path.is_dir() {
             if let Err(e) = collect(path, &mut files) {
-                eprintln!("error: cannot list `{}`: {e}", path.display());
-                return EXIT_IO;
+                return fail(
+                    unformattable(format!("cannot list the directory: {e}"), path),
+                    EXIT_IO,
+                );
             }
         } else {
             files.push(path.clone());
@@ -34,6 +37,11 @@ pub(super) fn run(paths: &[PathBuf], check: bool) -> i32 {
         status = status.max(code);
     }
     status
+}
+
+/// E0801 about `path`.
+fn unformattable(message: String, path: &Path) -> Diagnostic {
+    Diagnostic::error(Code::E0801, message).file(path)
 }
 
 /// Every `.resnet` file under `dir`, sorted.
@@ -57,8 +65,10 @@ fn one_file(path: &Path, check: bool) -> i32 {
     let text = match fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) => {
-            eprintln!("error: cannot read `{}`: {e}", path.display());
-            return EXIT_IO;
+            return fail(
+                unformattable(format!("cannot read the file: {e}"), path),
+                EXIT_IO,
+            );
         }
     };
     let mut sources = SourceMap::new();
@@ -78,11 +88,14 @@ fn one_file(path: &Path, check: bool) -> i32 {
     let same =
         syntax::parse(id, &formatted).is_ok_and(|new| without_spans(&new) == without_spans(&ast));
     if !same {
-        eprintln!(
-            "error: internal error: formatting `{}` would change what it means; the file is left as it is",
-            path.display()
+        return fail(
+            unformattable(
+                "internal error: formatting would change what the file means; it is left as it is"
+                    .into(),
+                path,
+            ),
+            EXIT_DIAGNOSTICS,
         );
-        return EXIT_DIAGNOSTICS;
     }
     if check {
         println!("would reformat: {}", path.display());
@@ -90,10 +103,10 @@ fn one_file(path: &Path, check: bool) -> i32 {
     }
     match write_replacing(path, &formatted) {
         Ok(()) => EXIT_OK,
-        Err(e) => {
-            eprintln!("error: cannot write `{}`: {e}", path.display());
-            EXIT_IO
-        }
+        Err(e) => fail(
+            unformattable(format!("cannot write the file: {e}"), path),
+            EXIT_IO,
+        ),
     }
 }
 

@@ -8,7 +8,7 @@
 //! of the model's size.
 
 use super::backend::{BackendArgs, OnBackend};
-use super::{Exit, Format, ModelArgs, EXIT_DIAGNOSTICS, EXIT_IO, EXIT_OK, EXIT_USAGE};
+use super::{fail, Exit, Format, ModelArgs, EXIT_DIAGNOSTICS, EXIT_IO, EXIT_OK, EXIT_USAGE};
 use crate::diag::{render, Code, Diagnostic, Severity};
 use crate::lower::{LoadReport, Net, Network};
 use crate::train::checkpoint;
@@ -102,8 +102,10 @@ fn infer(args: &InferArgs) -> Result<(), Exit> {
     })?;
     if let Some(path) = &args.output {
         write_output(path, &logits).map_err(|e| {
-            eprintln!("error[E0703]: cannot write {}: {e}", path.display());
-            EXIT_IO
+            fail(
+                Diagnostic::error(Code::E0703, format!("cannot write the outputs: {e}")).file(path),
+                EXIT_IO,
+            )
         })?;
     }
     report(args, &logits);
@@ -167,19 +169,24 @@ fn load_weights<B: Backend>(
             .map(|m| m.framework.as_str())
             .collect();
         known.extend(["resc", "torchvision"]);
-        eprintln!(
-            "error[E0506]: `--names {names}`: {} declares no `names {names} {{ … }}`; known: {}",
-            network.name,
-            known.join(", ")
-        );
-        return Err(super::EXIT_USAGE);
+        return Err(fail(
+            Diagnostic::error(
+                Code::E0506,
+                format!(
+                    "`--names {names}`: {} declares no `names {names} {{ … }}`",
+                    network.name
+                ),
+            )
+            .note(format!("known: {}", known.join(", "))),
+            EXIT_USAGE,
+        ));
     };
     let unreadable = |what: String| {
-        eprintln!(
-            "error[E0501]: cannot read the weights {}: {what}",
-            weights.display()
-        );
-        EXIT_IO
+        fail(
+            Diagnostic::error(Code::E0501, format!("cannot read the weights: {what}"))
+                .file(weights),
+            EXIT_IO,
+        )
     };
     if !weights.exists() {
         return Err(unreadable("no such file or directory".into()));
@@ -315,11 +322,10 @@ struct Input {
 
 fn read_input(args: &InferArgs, expected: [usize; 3]) -> Result<Input, Exit> {
     let bad = |path: &Path, why: String| {
-        eprintln!(
-            "error[E0503]: cannot read the input {}: {why}",
-            path.display()
-        );
-        EXIT_IO
+        fail(
+            Diagnostic::error(Code::E0503, format!("cannot read the input: {why}")).file(path),
+            EXIT_IO,
+        )
     };
     let ext = |p: &Path| {
         p.extension()
@@ -337,18 +343,21 @@ fn read_input(args: &InferArgs, expected: [usize; 3]) -> Result<Input, Exit> {
             values.extend(read_image(path, expected).map_err(|e| bad(path, e))?);
         }
         let plane = expected[1] * expected[2];
-        normalise(&mut values, expected[0], plane, &args.mean, &args.std).map_err(|e| {
-            eprintln!("error: {e}");
-            EXIT_USAGE
-        })?;
+        normalise(&mut values, expected[0], plane, &args.mean, &args.std)
+            .map_err(|e| fail(Diagnostic::error(Code::E0508, e), EXIT_USAGE))?;
         Input {
             values,
             shape: [args.input.len(), expected[0], expected[1], expected[2]],
         }
     } else {
         if args.input.len() != 1 {
-            eprintln!("error: give one array file, or several image files (.png, .jpg)");
-            return Err(EXIT_USAGE);
+            return Err(fail(
+                Diagnostic::error(
+                    Code::E0508,
+                    "give one array file, or several image files (.png, .jpg)",
+                ),
+                EXIT_USAGE,
+            ));
         }
         let path = &args.input[0];
         let (values, shape) = match ext(path).as_str() {
@@ -374,15 +383,20 @@ fn read_input(args: &InferArgs, expected: [usize; 3]) -> Result<Input, Exit> {
         Input { values, shape }
     };
     if input.shape[1..] != expected[..] || input.shape[0] == 0 {
-        eprintln!(
-            "error[E0504]: the input is {:?}; `{}` reads [N, {}, {}, {}]",
-            input.shape,
-            args.model.file.display(),
-            expected[0],
-            expected[1],
-            expected[2]
-        );
-        return Err(EXIT_DIAGNOSTICS);
+        return Err(fail(
+            Diagnostic::error(
+                Code::E0504,
+                format!(
+                    "the input is {:?}; `{}` reads [N, {}, {}, {}]",
+                    input.shape,
+                    args.model.file.display(),
+                    expected[0],
+                    expected[1],
+                    expected[2]
+                ),
+            ),
+            EXIT_DIAGNOSTICS,
+        ));
     }
     Ok(input)
 }

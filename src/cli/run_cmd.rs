@@ -2,8 +2,9 @@
 //! `resc eval FILE --checkpoint RUN --data …` (accuracy, per-class accuracy, confusion).
 
 use super::backend::{BackendArgs, OnAutodiff, OnBackend};
-use super::{Exit, ModelArgs, EXIT_DATA, EXIT_DIAGNOSTICS, EXIT_IO, EXIT_OK, EXIT_USAGE};
+use super::{fail, Exit, ModelArgs, EXIT_DATA, EXIT_DIAGNOSTICS, EXIT_IO, EXIT_OK, EXIT_USAGE};
 use crate::data::{self, DataSource, Dataset};
+use crate::diag::{Code, Diagnostic};
 use crate::driver::Options;
 use crate::lower::{self, Network};
 use crate::train::checkpoint;
@@ -146,8 +147,7 @@ pub(super) fn compile(model: &ModelArgs, overrides: &[String]) -> Result<Network
     };
     lower::compile_file(&model.file, &options).map_err(|e| {
         eprint!("{e}");
-        if e.diagnostics.is_empty() {
-            eprintln!();
+        if e.diagnostics.iter().all(|d| d.code == Code::E0103) {
             EXIT_IO
         } else {
             EXIT_DIAGNOSTICS
@@ -160,10 +160,7 @@ fn load_data(args: &DataArgs) -> Result<(DataSource, Dataset), Exit> {
         .data
         .parse::<DataSource>()
         .and_then(|source| data::load(&source, args.data_dir.as_deref()).map(|d| (source, d)));
-    result.map_err(|e| {
-        eprintln!("{e}");
-        EXIT_DATA
-    })
+    result.map_err(|e| fail(e, EXIT_DATA))
 }
 
 /// The model must read the data's images and predict its classes.
@@ -194,12 +191,17 @@ fn check_fit(network: &Network, data: &Dataset) -> Result<(), Exit> {
     if problems.is_empty() {
         return Ok(());
     }
-    eprintln!("error[E0701]: `{}` does not fit the data", network.name);
-    for p in problems {
-        eprintln!("  = note: {p}");
-    }
-    eprintln!("  = help: change the model's `input` / classifier, or pick them with `--set` (e.g. `--set classes={}`) where the model has such parameters", data.classes());
-    Err(EXIT_DIAGNOSTICS)
+    let d = problems.into_iter().fold(
+        Diagnostic::error(
+            Code::E0701,
+            format!("`{}` does not fit the data", network.name),
+        ),
+        Diagnostic::note,
+    );
+    Err(fail(
+        d.hint(format!("change the model's `input` / classifier, or pick them with `--set` (e.g. `--set classes={}`) where the model has such parameters", data.classes())),
+        EXIT_DIAGNOSTICS,
+    ))
 }
 
 fn parse_schedule(text: &str) -> Result<Schedule, String> {
@@ -268,19 +270,22 @@ pub(super) fn run(args: &RunArgs) -> i32 {
 fn run_inner(args: &RunArgs) -> Result<(), Exit> {
     let (dir, config, start) = match &args.resume {
         Some(dir) => {
-            let text = std::fs::read_to_string(dir.join("config.json")).map_err(|e| {
-                eprintln!(
-                    "error[E0702]: cannot resume: {}: {e}",
-                    dir.join("config.json").display()
-                );
-                EXIT_IO
+            let file = dir.join("config.json");
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                fail(
+                    Diagnostic::error(Code::E0702, format!("cannot resume: {e}")).file(&file),
+                    EXIT_IO,
+                )
             })?;
             let mut config: TrainConfig = serde_json::from_str(&text).map_err(|e| {
-                eprintln!(
-                    "error[E0702]: cannot resume: {} is not a run configuration: {e}",
-                    dir.join("config.json").display()
-                );
-                EXIT_IO
+                fail(
+                    Diagnostic::error(
+                        Code::E0702,
+                        format!("cannot resume: not a run configuration: {e}"),
+                    )
+                    .file(&file),
+                    EXIT_IO,
+                )
             })?;
             if let Some(e) = args.epochs {
                 config.epochs = e;
@@ -297,9 +302,12 @@ fn run_inner(args: &RunArgs) -> Result<(), Exit> {
                 );
             }
             let (ckpt, state) = checkpoint::latest(dir).map_err(|e| {
-                eprintln!("error[E0702]: cannot resume: {e}");
-                eprintln!("  = help: a run writes its first checkpoint at the end of epoch 1 (or after --checkpoint-every iterations)");
-                EXIT_IO
+                fail(
+                    Diagnostic::error(Code::E0702, format!("cannot resume: {e}")).hint(
+                        "a run writes its first checkpoint at the end of epoch 1 (or after --checkpoint-every iterations)",
+                    ),
+                    EXIT_IO,
+                )
             })?;
             (dir.clone(), config, Start::Resume(ckpt, state))
         }
@@ -332,22 +340,25 @@ fn run_inner(args: &RunArgs) -> Result<(), Exit> {
             if args.has_training_flags() {
                 c.origin += ", then command-line flags";
             }
-            apply_flags(&mut c, args).map_err(|e| {
-                eprintln!("error[E0704]: {e}");
-                EXIT_USAGE
-            })?;
+            apply_flags(&mut c, args)
+                .map_err(|e| fail(Diagnostic::error(Code::E0704, e), EXIT_USAGE))?;
             let dir = args
                 .out
                 .clone()
                 .unwrap_or_else(|| default_run_dir(&network.name));
             // A fresh run never writes over another run's configuration and checkpoints.
             if dir.join("config.json").exists() || dir.join("checkpoints").exists() {
-                eprintln!(
-                    "error[E0703]: {} already holds a run; continue it with `--resume {}`, or choose another `--out`",
-                    dir.display(),
-                    dir.display()
-                );
-                return Err(EXIT_IO);
+                return Err(fail(
+                    Diagnostic::error(
+                        Code::E0703,
+                        format!("{} already holds a run", dir.display()),
+                    )
+                    .hint(format!(
+                        "continue it with `--resume {}`, or choose another `--out`",
+                        dir.display()
+                    )),
+                    EXIT_IO,
+                ));
             }
             (dir, c, Start::Fresh)
         }
@@ -398,10 +409,7 @@ fn run_inner(args: &RunArgs) -> Result<(), Exit> {
             }
             Ok(())
         }
-        Err(e) => {
-            eprintln!("{e}");
-            Err(EXIT_IO)
-        }
+        Err(e) => Err(fail(e, EXIT_IO)),
     }
 }
 
@@ -415,26 +423,28 @@ struct Training<'a> {
 }
 
 impl OnAutodiff for Training<'_> {
-    type Output = Result<Vec<crate::train::EpochMetrics>, run::TrainError>;
+    type Output = Result<Vec<crate::train::EpochMetrics>, crate::diag::Diagnostic>;
 
     fn run<B: AutodiffBackend>(self, device: &B::Device) -> Result<Self::Output, Exit> {
         // Written once the device works: a run that cannot start leaves no directory
         // behind that a second try would refuse as "already holds a run".
         let (dir, config) = (self.dir, self.config);
         std::fs::create_dir_all(dir).map_err(|e| {
-            eprintln!(
-                "error[E0703]: cannot create the run directory {}: {e}",
-                dir.display()
-            );
-            EXIT_IO
+            fail(
+                Diagnostic::error(
+                    Code::E0703,
+                    format!("cannot create the run directory {}: {e}", dir.display()),
+                ),
+                EXIT_IO,
+            )
         })?;
         let json = serde_json::to_vec_pretty(config).expect("the configuration serialises");
-        checkpoint::write_atomic(&dir.join("config.json"), &json).map_err(|e| {
-            eprintln!(
-                "error[E0703]: cannot write {}: {e}",
-                dir.join("config.json").display()
-            );
-            EXIT_IO
+        let file = dir.join("config.json");
+        checkpoint::write_atomic(&file, &json).map_err(|e| {
+            fail(
+                Diagnostic::error(Code::E0703, format!("cannot write {}: {e}", file.display())),
+                EXIT_IO,
+            )
         })?;
         println!("{}", config.summary());
         println!("run directory {}", dir.display());
@@ -516,11 +526,14 @@ fn eval_inner(args: &EvalArgs) -> Result<(), Exit> {
         Err(_) => args.checkpoint.join("model.mpk"),
     };
     if !model_file.is_file() {
-        eprintln!(
-            "error[E0702]: no checkpoint in {} (looked for checkpoints/latest and model.mpk)",
-            args.checkpoint.display()
-        );
-        return Err(EXIT_IO);
+        return Err(fail(
+            Diagnostic::error(
+                Code::E0702,
+                format!("no checkpoint in {}", args.checkpoint.display()),
+            )
+            .note("looked for checkpoints/latest and model.mpk"),
+            EXIT_IO,
+        ));
     }
     let evaluation = args.data.backend.run(Evaluation {
         network: &network,
@@ -613,11 +626,11 @@ impl OnBackend for Evaluation<'_> {
             .build::<B>(device)
             .load_record(self.model_file, device)
             .map_err(|e| {
-                eprintln!(
-                    "error[E0702]: cannot load {}: {e}",
-                    self.model_file.display()
-                );
-                EXIT_IO
+                fail(
+                    Diagnostic::error(Code::E0702, format!("cannot load the checkpoint: {e}"))
+                        .file(self.model_file),
+                    EXIT_IO,
+                )
             })?;
         let test = Arc::new(self.data.test.clone());
         Ok(run::evaluate(&net, &test, self.data, self.batch, device))

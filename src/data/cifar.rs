@@ -7,7 +7,7 @@
 //! `batches.meta.txt`); CIFAR-100 has a coarse (0–19) and a fine (0–99) label byte
 //! (`train.bin`, `test.bin`, names in `fine_label_names.txt`); resc uses the fine labels.
 
-use super::{DataError, Dataset, Split};
+use super::{Dataset, Diagnostic, Split};
 use crate::diag::Code;
 use std::path::{Path, PathBuf};
 
@@ -111,7 +111,7 @@ pub fn find_in(kind: Kind, dir: &Path) -> Option<PathBuf> {
 }
 
 /// Loads CIFAR from the first of `dirs` that holds it.
-pub(super) fn load(kind: Kind, dirs: &[PathBuf]) -> Result<Dataset, DataError> {
+pub(super) fn load(kind: Kind, dirs: &[PathBuf]) -> Result<Dataset, Diagnostic> {
     let Some(dir) = dirs.iter().find_map(|d| find_in(kind, d)) else {
         return Err(not_found(kind, dirs));
     };
@@ -125,8 +125,8 @@ pub(super) fn load(kind: Kind, dirs: &[PathBuf]) -> Result<Dataset, DataError> {
     ))
 }
 
-fn not_found(kind: Kind, dirs: &[PathBuf]) -> DataError {
-    let mut error = DataError::new(Code::E0601, format!("{} not found", kind.name()));
+fn not_found(kind: Kind, dirs: &[PathBuf]) -> Diagnostic {
+    let mut error = Diagnostic::error(Code::E0601, format!("{} not found", kind.name()));
     if dirs.is_empty() {
         error = error.note("no directory to search: no --data-dir, $RESC_DATA, or cache directory");
     }
@@ -137,7 +137,7 @@ fn not_found(kind: Kind, dirs: &[PathBuf]) -> DataError {
             kind.dir_name()
         ));
     }
-    error.help(format!(
+    error.hint(format!(
         "download it with `resc data fetch {}` (add `--data-dir DIR` to choose where), \
          or point --data-dir or $RESC_DATA at the directory holding {}/",
         kind.name(),
@@ -145,7 +145,7 @@ fn not_found(kind: Kind, dirs: &[PathBuf]) -> DataError {
     ))
 }
 
-fn read_split(kind: Kind, dir: &Path, files: &[&str]) -> Result<Split, DataError> {
+fn read_split(kind: Kind, dir: &Path, files: &[&str]) -> Result<Split, Diagnostic> {
     let mut split = Split {
         images: Vec::new(),
         labels: Vec::new(),
@@ -158,21 +158,21 @@ fn read_split(kind: Kind, dir: &Path, files: &[&str]) -> Result<Split, DataError
 }
 
 /// Appends the records of one binary file to `split`.
-pub(super) fn read_file(kind: Kind, path: &Path, split: &mut Split) -> Result<(), DataError> {
+pub(super) fn read_file(kind: Kind, path: &Path, split: &mut Split) -> Result<(), Diagnostic> {
     let bytes = std::fs::read(path).map_err(|e| {
-        DataError::new(
+        Diagnostic::error(
             Code::E0602,
             format!("cannot read {} file `{}`: {e}", kind.name(), path.display()),
         )
-        .path(path)
-        .help(format!(
+        .file(path)
+        .hint(format!(
             "download the dataset again: `resc data fetch {}`",
             kind.name()
         ))
     })?;
     let record = kind.record_len();
     if bytes.is_empty() || bytes.len() % record != 0 {
-        return Err(DataError::new(
+        return Err(Diagnostic::error(
             Code::E0603,
             format!(
                 "`{}` is truncated or malformed: {} bytes is not a whole number of {}-byte records",
@@ -181,14 +181,14 @@ pub(super) fn read_file(kind: Kind, path: &Path, split: &mut Split) -> Result<()
                 record
             ),
         )
-        .path(path)
+        .file(path)
         .note(format!(
             "{} whole records, then {} bytes of record {}",
             bytes.len() / record,
             bytes.len() % record,
             bytes.len() / record
         ))
-        .help(format!(
+        .hint(format!(
             "download the dataset again: `resc data fetch {}`",
             kind.name()
         )));
@@ -207,9 +207,9 @@ pub(super) fn read_file(kind: Kind, path: &Path, split: &mut Split) -> Result<()
 }
 
 /// The fine label of a record (the only label of CIFAR-10), checked.
-fn check_label(kind: Kind, labels: &[u8], path: &Path, index: usize) -> Result<u32, DataError> {
+fn check_label(kind: Kind, labels: &[u8], path: &Path, index: usize) -> Result<u32, Diagnostic> {
     let bad = |what: &str, label: u8, classes: usize| {
-        Err(DataError::new(
+        Err(Diagnostic::error(
             Code::E0604,
             format!(
                 "record {index} of `{}` has {what} {label}, out of range 0–{}",
@@ -217,12 +217,12 @@ fn check_label(kind: Kind, labels: &[u8], path: &Path, index: usize) -> Result<u
                 classes - 1
             ),
         )
-        .path(path)
+        .file(path)
         .note(format!(
             "record {index} starts at byte {}",
             index * kind.record_len()
         ))
-        .help(format!(
+        .hint(format!(
             "the file is corrupt or not {}: download it again with `resc data fetch {}`",
             kind.name(),
             kind.name()

@@ -6,7 +6,7 @@
 //! each class (its 5th, 10th, … image) is a test image, the others train images — 1,442
 //! train and 355 test images, every class in both in the same proportion.
 
-use super::{DataError, Dataset, Split};
+use super::{Dataset, Diagnostic, Split};
 use crate::diag::Code;
 use flate2::read::GzDecoder;
 use std::io::Read as _;
@@ -23,10 +23,10 @@ const TEST_EVERY: usize = 5;
 const PIXELS: usize = 64;
 const LEVELS: f32 = 16.0;
 
-pub(super) fn load() -> Result<Dataset, DataError> {
+pub(super) fn load() -> Result<Dataset, Diagnostic> {
     let malformed = |message: String| {
-        DataError::new(Code::E0603, message)
-            .path("data/digits/digits.csv.gz")
+        Diagnostic::error(Code::E0603, message)
+            .file("data/digits/digits.csv.gz")
             .note("the file is built into resc; the build is damaged")
     };
     let mut text = String::new();
@@ -48,11 +48,11 @@ pub(super) fn load() -> Result<Dataset, DataError> {
             )));
         }
         if values[PIXELS] > 9 {
-            return Err(DataError::new(
+            return Err(Diagnostic::error(
                 Code::E0604,
                 format!("label {} out of range 0–9", values[PIXELS]),
             )
-            .path("data/digits/digits.csv.gz")
+            .file("data/digits/digits.csv.gz")
             .note(format!("record {line_index}")));
         }
         images.extend(values[..PIXELS].iter().map(|&v| v as f32 / LEVELS));

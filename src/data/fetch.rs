@@ -8,7 +8,7 @@
 //! This module prints nothing: it reports what happens through a callback ([`Event`]).
 
 use super::cifar::Kind;
-use super::DataError;
+use super::Diagnostic;
 use crate::diag::Code;
 use std::fs::{self, File};
 use std::io::{Read, Write};
@@ -74,7 +74,7 @@ impl Request {
 }
 
 /// Downloads, verifies and unpacks; returns the dataset directory.
-pub fn fetch(request: &Request, on_event: &mut dyn FnMut(Event)) -> Result<PathBuf, DataError> {
+pub fn fetch(request: &Request, on_event: &mut dyn FnMut(Event)) -> Result<PathBuf, Diagnostic> {
     let kind = request.kind;
     let target = request.dir.join(kind.dir_name());
     if !request.force && complete(kind, &target).is_ok() {
@@ -103,13 +103,13 @@ pub fn fetch(request: &Request, on_event: &mut dyn FnMut(Event)) -> Result<PathB
 }
 
 /// Checks that `dir` holds every file of `kind` with a plausible size (no reading).
-pub fn complete(kind: Kind, dir: &Path) -> Result<(), DataError> {
+pub fn complete(kind: Kind, dir: &Path) -> Result<(), Diagnostic> {
     for name in kind.train_files().iter().chain(kind.test_files()) {
         let path = dir.join(name);
         match fs::metadata(&path) {
             Ok(m) if m.is_file() && m.len() > 0 && m.len() % kind.record_len() as u64 == 0 => {}
             Ok(m) => {
-                return Err(DataError::new(
+                return Err(Diagnostic::error(
                     Code::E0603,
                     format!(
                         "`{}` is truncated: {} bytes is not a whole number of {}-byte records",
@@ -118,27 +118,28 @@ pub fn complete(kind: Kind, dir: &Path) -> Result<(), DataError> {
                         kind.record_len()
                     ),
                 )
-                .path(&path))
+                .file(&path))
             }
             Err(_) => {
-                return Err(
-                    DataError::new(Code::E0602, format!("`{}` is missing", path.display()))
-                        .path(&path),
+                return Err(Diagnostic::error(
+                    Code::E0602,
+                    format!("`{}` is missing", path.display()),
                 )
+                .file(&path))
             }
         }
     }
     Ok(())
 }
 
-fn download_error(message: String, url: &str) -> DataError {
-    DataError::new(Code::E0608, message)
+fn download_error(message: String, url: &str) -> Diagnostic {
+    Diagnostic::error(Code::E0608, message)
         .note(format!("URL: {url}"))
-        .help("check the network connection and run the command again")
+        .hint("check the network connection and run the command again")
 }
 
-fn unpack_error(message: String, path: &Path) -> DataError {
-    DataError::new(Code::E0610, message).path(path)
+fn unpack_error(message: String, path: &Path) -> Diagnostic {
+    Diagnostic::error(Code::E0610, message).file(path)
 }
 
 /// Streams the archive into `part`, checking its length and MD5; returns its size.
@@ -146,7 +147,7 @@ fn download(
     request: &Request,
     part: &Path,
     on_event: &mut dyn FnMut(Event),
-) -> Result<u64, DataError> {
+) -> Result<u64, Diagnostic> {
     let url = request.url.as_str();
     let agent = ureq::AgentBuilder::new()
         .timeout_connect(Duration::from_secs(30))
@@ -202,13 +203,13 @@ fn download(
         .map_err(|e| unpack_error(format!("cannot write `{}`: {e}", part.display()), part))?;
     let digest = format!("{:x}", context.finalize());
     if !digest.eq_ignore_ascii_case(request.md5.trim()) {
-        return Err(DataError::new(
+        return Err(Diagnostic::error(
             Code::E0609,
             format!("the archive's MD5 is {digest}, not {}", request.md5.trim()),
         )
         .note(format!("URL: {url} ({bytes} bytes)"))
         .note("the archive was deleted and nothing was unpacked")
-        .help(
+        .hint(
             "run the command again; if it keeps failing, the server or a proxy serves another file",
         ));
     }
@@ -217,7 +218,7 @@ fn download(
 
 /// Unpacks `archive` into a fresh directory inside `dir`, checks the dataset directory in it
 /// and moves that to `target` (replacing an old one only once the new one is complete).
-fn unpack(kind: Kind, archive: &Path, dir: &Path, target: &Path) -> Result<(), DataError> {
+fn unpack(kind: Kind, archive: &Path, dir: &Path, target: &Path) -> Result<(), Diagnostic> {
     let prefix = format!(".resc-unpack-{}-", kind.name());
     // Leftovers of runs that were killed while unpacking.
     if let Ok(entries) = fs::read_dir(dir) {
@@ -233,7 +234,7 @@ fn unpack(kind: Kind, archive: &Path, dir: &Path, target: &Path) -> Result<(), D
     result
 }
 
-fn unpack_into(kind: Kind, archive: &Path, temp: &Path, target: &Path) -> Result<(), DataError> {
+fn unpack_into(kind: Kind, archive: &Path, temp: &Path, target: &Path) -> Result<(), Diagnostic> {
     fs::create_dir_all(temp)
         .map_err(|e| unpack_error(format!("cannot create `{}`: {e}", temp.display()), temp))?;
     let file = File::open(archive)
@@ -242,7 +243,7 @@ fn unpack_into(kind: Kind, archive: &Path, temp: &Path, target: &Path) -> Result
         .unpack(temp)
         .map_err(|e| {
             unpack_error(format!("cannot unpack the archive: {e}"), archive)
-                .help("check the free space and permissions of the data directory")
+                .hint("check the free space and permissions of the data directory")
         })?;
     let unpacked = temp.join(kind.dir_name());
     if !unpacked.is_dir() {
@@ -250,11 +251,11 @@ fn unpack_into(kind: Kind, archive: &Path, temp: &Path, target: &Path) -> Result
             format!("the archive holds no `{}/` directory", kind.dir_name()),
             archive,
         )
-        .help("check that --url names the official binary archive"));
+        .hint("check that --url names the official binary archive"));
     }
     complete(kind, &unpacked).map_err(|e| {
         unpack_error(format!("the archive is incomplete: {}", e.message), archive)
-            .help("check that --url names the official binary archive")
+            .hint("check that --url names the official binary archive")
     })?;
     // Move an old dataset aside first: a directory cannot be renamed over a non-empty one.
     let old = temp.join("previous");

@@ -5,7 +5,7 @@
 //! Every image must have the size of the first; images become 1 channel when every image
 //! is grey, else 3 (RGB; alpha is dropped).
 
-use super::{DataError, Dataset, Split};
+use super::{Dataset, Diagnostic, Split};
 use crate::diag::Code;
 use std::path::{Path, PathBuf};
 
@@ -17,28 +17,28 @@ struct Decoded {
     planes: Vec<u8>,
 }
 
-pub(super) fn load(root: &Path) -> Result<Dataset, DataError> {
+pub(super) fn load(root: &Path) -> Result<Dataset, Diagnostic> {
     if !root.is_dir() {
-        return Err(DataError::new(
+        return Err(Diagnostic::error(
             Code::E0601,
             format!("dataset folder `{}` not found", root.display()),
         )
-        .path(root)
+        .file(root)
         .note("`--data` takes cifar10, cifar100, digits, synthetic, or a folder holding train/<class>/ and test/<class>/")
-        .help("check the path, or use one of the built-in names"));
+        .hint("check the path, or use one of the built-in names"));
     }
     let train_dir = root.join("train");
     let test_dir = root.join("test");
     let class_names = class_dirs(&train_dir)?;
     for name in class_dirs(&test_dir)? {
         if !class_names.contains(&name) {
-            return Err(DataError::new(
+            return Err(Diagnostic::error(
                 Code::E0605,
                 format!("test class `{name}` has no train directory"),
             )
-            .path(test_dir.join(&name))
+            .file(test_dir.join(&name))
             .note(format!("train classes: {}", class_names.join(", ")))
-            .help("rename or remove the test directory, or add its train images"));
+            .hint("rename or remove the test directory, or add its train images"));
         }
     }
     let mut first: Option<(PathBuf, u32, u32)> = None;
@@ -58,11 +58,11 @@ pub(super) fn load(root: &Path) -> Result<Dataset, DataError> {
 }
 
 /// The sorted names of the class directories in `dir`.
-fn class_dirs(dir: &Path) -> Result<Vec<String>, DataError> {
+fn class_dirs(dir: &Path) -> Result<Vec<String>, Diagnostic> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
-        DataError::new(Code::E0605, format!("cannot list `{}`: {e}", dir.display()))
-            .path(dir)
-            .help("an image folder needs train/<class>/ and test/<class>/ directories of images")
+        Diagnostic::error(Code::E0605, format!("cannot list `{}`: {e}", dir.display()))
+            .file(dir)
+            .hint("an image folder needs train/<class>/ and test/<class>/ directories of images")
     })?;
     let mut names = Vec::new();
     for entry in entries.flatten() {
@@ -72,20 +72,20 @@ fn class_dirs(dir: &Path) -> Result<Vec<String>, DataError> {
     }
     names.sort();
     if names.is_empty() {
-        return Err(DataError::new(
+        return Err(Diagnostic::error(
             Code::E0605,
             format!("`{}` has no class directories", dir.display()),
         )
-        .path(dir)
-        .help("put each class's images in its own directory: train/<class>/*.png"));
+        .file(dir)
+        .hint("put each class's images in its own directory: train/<class>/*.png"));
     }
     Ok(names)
 }
 
 /// The image files of one class directory, sorted.
-fn image_files(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
+fn image_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
-        DataError::new(Code::E0605, format!("cannot list `{}`: {e}", dir.display())).path(dir)
+        Diagnostic::error(Code::E0605, format!("cannot list `{}`: {e}", dir.display())).file(dir)
     })?;
     let mut files: Vec<PathBuf> = entries
         .flatten()
@@ -109,7 +109,7 @@ fn read_split(
     classes: &[String],
     optional_classes: bool,
     first: &mut Option<(PathBuf, u32, u32)>,
-) -> Result<(Images, bool), DataError> {
+) -> Result<(Images, bool), Diagnostic> {
     let mut images = Vec::new();
     let mut colour = false;
     for (label, class) in classes.iter().enumerate() {
@@ -119,20 +119,20 @@ fn read_split(
         }
         let files = image_files(&class_dir)?;
         if files.is_empty() {
-            return Err(DataError::new(
+            return Err(Diagnostic::error(
                 Code::E0605,
                 format!("class directory `{}` holds no image", class_dir.display()),
             )
-            .path(&class_dir)
+            .file(&class_dir)
             .note("images are files ending in .png, .jpg or .jpeg")
-            .help("add images or remove the directory"));
+            .hint("add images or remove the directory"));
         }
         for file in files {
             let image = decode(&file)?;
             match first {
                 None => *first = Some((file.clone(), image.width, image.height)),
                 Some((first_file, w, h)) if (*w, *h) != (image.width, image.height) => {
-                    return Err(DataError::new(
+                    return Err(Diagnostic::error(
                         Code::E0607,
                         format!(
                             "`{}` is {}×{}, but `{}` is {w}×{h}",
@@ -142,9 +142,9 @@ fn read_split(
                             first_file.display()
                         ),
                     )
-                    .path(&file)
+                    .file(&file)
                     .note("every image of a dataset must have the same width and height")
-                    .help("resize the images beforehand"));
+                    .hint("resize the images beforehand"));
                 }
                 Some(_) => {}
             }
@@ -155,14 +155,14 @@ fn read_split(
     Ok((images, colour))
 }
 
-fn decode(path: &Path) -> Result<Decoded, DataError> {
+fn decode(path: &Path) -> Result<Decoded, Diagnostic> {
     let fail = |e: String| {
-        DataError::new(
+        Diagnostic::error(
             Code::E0606,
             format!("cannot decode image `{}`: {e}", path.display()),
         )
-        .path(path)
-        .help("re-export the image as PNG or JPEG, or remove it")
+        .file(path)
+        .hint("re-export the image as PNG or JPEG, or remove it")
     };
     let image = image::ImageReader::open(path)
         .map_err(|e| fail(e.to_string()))?

@@ -2,7 +2,8 @@
 //! they are cut into augmented, normalised batches.
 //!
 //! Architecture rule: this module is plain Rust (no Burn) and prints nothing; it returns
-//! [`DataError`]s with codes in the E06xx range, and the CLI decides how to show them
+//! [`Diagnostic`]s (the compiler's, with a file instead of a span) with codes in the E06xx
+//! range, and the CLI decides how to show them
 //! (exit code 4, `EXIT_DATA`). Images are kept as `f32` in `[0, 1]`, laid out `C×H×W` per
 //! image; the [`Loader`] turns them into batches in background threads.
 //!
@@ -16,7 +17,7 @@
 //! - [`DataSource::Folder`]: `PATH/train/<class>/*.png|jpg` and `PATH/test/<class>/*`.
 //!
 //! Typical use (a training loop): parse `--data`, load, and make one [`Loader`] per split;
-//! a [`DataError`] is printed with `eprintln!("{error}")` and exits with code 4.
+//! the CLI renders a failure's [`Diagnostic`] and exits with code 4.
 //!
 //! ```no_run
 //! use resc::data::{self, Augment, DataSource, Loader};
@@ -40,22 +41,21 @@
 //!         assert_eq!(batch.images.len(), b * c * h * w);
 //!     }
 //! }
-//! # Ok::<(), data::DataError>(())
+//! # Ok::<(), resc::diag::Diagnostic>(())
 //! ```
 
 mod augment;
 mod cifar;
 mod digits;
-mod error;
 pub mod fetch;
 mod folder;
 mod loader;
 pub(crate) mod rng;
 mod synthetic;
 
+pub use crate::diag::Diagnostic;
 pub use augment::{crop, flip_horizontal, normalize, pad, Augment, PadMode};
 pub use cifar::Kind as CifarKind;
-pub use error::DataError;
 pub use loader::{Batch, Batches, Loader};
 pub use rng::Rng;
 
@@ -267,11 +267,11 @@ impl std::fmt::Display for DataSource {
 }
 
 impl std::str::FromStr for DataSource {
-    type Err = DataError;
+    type Err = Diagnostic;
 
     /// `cifar10`, `cifar100`, `digits`, `synthetic`, `synthetic:classes=4,shape=1x8x8,
     /// train=64,test=32,seed=1` (any subset of the keys), or else a folder path.
-    fn from_str(text: &str) -> Result<DataSource, DataError> {
+    fn from_str(text: &str) -> Result<DataSource, Diagnostic> {
         match text {
             "cifar10" | "cifar-10" => Ok(DataSource::Cifar10),
             "cifar100" | "cifar-100" => Ok(DataSource::Cifar100),
@@ -279,11 +279,11 @@ impl std::str::FromStr for DataSource {
             "synthetic" => Ok(DataSource::SYNTHETIC_DEFAULT),
             _ => match text.strip_prefix("synthetic:") {
                 Some(options) => synthetic::parse_options(options),
-                None if text.is_empty() => Err(DataError::new(
+                None if text.is_empty() => Err(Diagnostic::error(
                     Code::E0611,
                     "an empty `--data` names no dataset",
                 )
-                .help("use cifar10, cifar100, digits, synthetic or a folder path")),
+                .hint("use cifar10, cifar100, digits, synthetic or a folder path")),
                 None => Ok(DataSource::Folder(PathBuf::from(text))),
             },
         }
@@ -292,7 +292,7 @@ impl std::str::FromStr for DataSource {
 
 /// Loads a dataset. `data_dir` (`--data-dir`) is where CIFAR is looked for; without it,
 /// `$RESC_DATA` and then the user cache directory (see [`search_dirs`]).
-pub fn load(source: &DataSource, data_dir: Option<&Path>) -> Result<Dataset, DataError> {
+pub fn load(source: &DataSource, data_dir: Option<&Path>) -> Result<Dataset, Diagnostic> {
     match source {
         DataSource::Cifar10 => cifar::load(cifar::Kind::Cifar10, &search_dirs(data_dir)),
         DataSource::Cifar100 => cifar::load(cifar::Kind::Cifar100, &search_dirs(data_dir)),

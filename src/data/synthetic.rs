@@ -4,7 +4,7 @@
 //! classes are balanced. Everything depends only on the seed; the test split shares the
 //! train split's patterns but draws its own noise.
 
-use super::{DataError, DataSource, Dataset, Rng, Split};
+use super::{DataSource, Dataset, Diagnostic, Rng, Split};
 use crate::diag::Code;
 
 /// The most values (`images × C×H×W`) a synthetic split may hold (4 GiB of `f32`).
@@ -17,12 +17,12 @@ pub(super) fn generate(
     train: usize,
     test: usize,
     seed: u64,
-) -> Result<Dataset, DataError> {
+) -> Result<Dataset, Diagnostic> {
     let image_len: usize = shape.iter().product();
     let invalid = |what: String| {
         Err(
-            DataError::new(Code::E0611, format!("invalid synthetic dataset: {what}"))
-                .help("e.g. `synthetic:classes=10,shape=3x32x32,train=512,test=128,seed=0`"),
+            Diagnostic::error(Code::E0611, format!("invalid synthetic dataset: {what}"))
+                .hint("e.g. `synthetic:classes=10,shape=3x32x32,train=512,test=128,seed=0`"),
         )
     };
     if classes == 0 || classes > u32::MAX as usize {
@@ -86,7 +86,7 @@ fn pattern(shape: [usize; 3], rng: &mut Rng) -> Vec<f32> {
 }
 
 /// Parses the options of `synthetic:classes=4,shape=1x8x8,train=64,test=32,seed=1`.
-pub(super) fn parse_options(text: &str) -> Result<DataSource, DataError> {
+pub(super) fn parse_options(text: &str) -> Result<DataSource, Diagnostic> {
     let DataSource::Synthetic {
         mut classes,
         mut shape,
@@ -98,12 +98,12 @@ pub(super) fn parse_options(text: &str) -> Result<DataSource, DataError> {
         unreachable!("the default synthetic source is synthetic")
     };
     let bad = |part: &str| {
-        DataError::new(
+        Diagnostic::error(
             Code::E0611,
             format!("cannot read `{part}` in `synthetic:{text}`"),
         )
         .note("keys: classes, shape (C×H×W as `3x32x32`), train, test, seed")
-        .help("e.g. `synthetic:classes=4,shape=1x8x8,train=64,test=32,seed=1`")
+        .hint("e.g. `synthetic:classes=4,shape=1x8x8,train=64,test=32,seed=1`")
     };
     for part in text.split(',').filter(|p| !p.trim().is_empty()) {
         let (key, value) = part.split_once('=').ok_or_else(|| bad(part))?;

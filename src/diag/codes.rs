@@ -36,6 +36,7 @@ macro_rules! codes {
 codes! {
     E0101 = "E0101", "syntax error";
     E0102 = "E0102", "invalid number literal";
+    E0103 = "E0103", "model file cannot be read";
     E0201 = "E0201", "unknown name";
     E0202 = "E0202", "unknown layer or block";
     E0203 = "E0203", "unknown or surplus argument";
@@ -64,6 +65,7 @@ codes! {
     E0505 = "E0505", "backend not compiled in";
     E0506 = "E0506", "unknown weight names";
     E0507 = "E0507", "no usable GPU device";
+    E0508 = "E0508", "invalid inference option";
     E0601 = "E0601", "dataset not found";
     E0602 = "E0602", "dataset file missing or unreadable";
     E0603 = "E0603", "truncated or malformed data file";
@@ -79,6 +81,8 @@ codes! {
     E0702 = "E0702", "checkpoint missing or unreadable";
     E0703 = "E0703", "run directory cannot be written";
     E0704 = "E0704", "invalid training option";
+    E0801 = "E0801", "file cannot be formatted";
+    E0901 = "E0901", "unknown error code";
 }
 
 impl Code {

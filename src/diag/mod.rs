@@ -1,8 +1,10 @@
 //! Diagnostics: plain data (severity, code, message, labelled spans, hints, notes and the
 //! template trace), kept apart from their rendering.
 //!
-//! Architecture invariant: every phase reports problems as `Vec<Diagnostic>`; only
-//! [`render`] knows codespan-reporting, and only the CLI decides where output goes.
+//! Architecture invariant: every phase reports problems as `Vec<Diagnostic>`, and so does
+//! every runtime error (data, checkpoints, weights, training, devices: a code, a message,
+//! notes, hints, and a file or a span); only [`render`] knows codespan-reporting and
+//! formats them, and only the CLI decides where output goes.
 
 mod codes;
 pub mod render;
@@ -51,6 +53,10 @@ pub struct Diagnostic {
     pub hints: Vec<String>,
     /// Innermost frame first: the call sites through which the error was reached.
     pub trace: Vec<TraceFrame>,
+    /// The file a runtime error is about (a dataset, a checkpoint, weights), when it has
+    /// no source span.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 impl Diagnostic {
@@ -63,7 +69,22 @@ impl Diagnostic {
             notes: Vec::new(),
             hints: Vec::new(),
             trace: Vec::new(),
+            file: None,
         }
+    }
+
+    /// A warning.
+    pub fn warning(code: Code, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message)
+        }
+    }
+
+    /// Sets the file the diagnostic is about (runtime errors without a source span).
+    pub fn file(mut self, path: impl AsRef<std::path::Path>) -> Diagnostic {
+        self.file = Some(path.as_ref().display().to_string());
+        self
     }
 
     /// Adds the primary label.
@@ -111,7 +132,42 @@ impl Diagnostic {
     }
 }
 
+/// The diagnostic as the terminal shows it without colour (rendered by [`render`]; a
+/// diagnostic with spans needs its sources: use [`render::to_string`]).
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = render::to_string(
+            &crate::source::SourceMap::default(),
+            std::slice::from_ref(self),
+        );
+        f.write_str(text.trim_end())
+    }
+}
+
+impl std::error::Error for Diagnostic {}
+
 /// True when any diagnostic in the list is an error.
 pub fn has_errors(diags: &[Diagnostic]) -> bool {
     diags.iter().any(Diagnostic::is_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A runtime error (no span) renders like the compiler's: code, message, the file,
+    /// notes, then hints.
+    #[test]
+    fn runtime_errors_render_with_their_file_notes_and_hints() {
+        let d = Diagnostic::error(Code::E0603, "file is truncated")
+            .file("/d/x.bin")
+            .note("a note")
+            .hint("a hint");
+        assert_eq!(
+            d.to_string(),
+            "error[E0603]: file is truncated\n = file: /d/x.bin\n = note: a note\n = help: a hint"
+        );
+        let w = Diagnostic::warning(Code::E0502, "unused").to_string();
+        assert_eq!(w, "warning[E0502]: unused");
+    }
 }

@@ -37,7 +37,8 @@ fn convert(diag: &Diagnostic) -> CsDiagnostic<usize> {
                 .with_message(frame.message.clone()),
         );
     }
-    let mut notes: Vec<String> = diag.notes.iter().map(|n| format!("note: {n}")).collect();
+    let mut notes: Vec<String> = diag.file.iter().map(|f| format!("file: {f}")).collect();
+    notes.extend(diag.notes.iter().map(|n| format!("note: {n}")));
     notes.extend(diag.hints.iter().map(|h| format!("help: {h}")));
     CsDiagnostic::new(severity)
         .with_code(diag.code.as_str())

@@ -31,7 +31,7 @@ pub use net::{Net, ScaleParam};
 pub use plan::Plan;
 pub use weights::{LoadReport, NameMap};
 
-use crate::diag::{render, Diagnostic};
+use crate::diag::{render, Code, Diagnostic};
 use crate::driver::{self, FsLoader, Options};
 use crate::ir::{Graph, NodeId, Shape};
 use crate::source::SourceMap;
@@ -85,10 +85,16 @@ pub fn compile(source: &str) -> Result<Network, CompileError> {
 pub fn compile_file(path: &Path, options: &Options) -> Result<Network, CompileError> {
     match driver::compile_file(path, options, &mut FsLoader) {
         Ok(compilation) => finish(compilation),
-        Err(e) => Err(CompileError {
-            diagnostics: Vec::new(),
-            rendered: format!("cannot read {}: {e}", path.display()),
-        }),
+        Err(e) => {
+            let unreadable = Diagnostic::error(
+                Code::E0103,
+                format!("cannot read `{}`: {e}", path.display()),
+            );
+            Err(CompileError {
+                rendered: unreadable.to_string() + "\n",
+                diagnostics: vec![unreadable],
+            })
+        }
     }
 }
 

@@ -5,6 +5,7 @@ use super::config::TrainConfig;
 use super::metrics::{to_jsonl, EpochMetrics};
 use super::trainer::Trainer;
 use crate::data::{Augment, Batch, Dataset, Loader, Split};
+use crate::diag::{Code, Diagnostic};
 use crate::lower::{Net, Network};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -78,25 +79,16 @@ pub fn evaluate<B: Backend>(
     }
 }
 
-/// Why a run stopped early.
-#[derive(Debug)]
-pub enum TrainError {
-    /// The checkpoint to resume from cannot be read (E0702).
-    Checkpoint(String),
-    /// The run directory cannot be written (E0703).
-    Write(String),
+/// E0702: the checkpoint to resume from cannot be read.
+fn unreadable_checkpoint(message: String) -> Diagnostic {
+    Diagnostic::error(Code::E0702, format!("cannot resume from {message}"))
 }
 
-impl std::fmt::Display for TrainError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TrainError::Checkpoint(m) => write!(f, "error[E0702]: cannot resume from {m}"),
-            TrainError::Write(m) => write!(
-                f,
-                "error[E0703]: {m}\n  = note: the last complete checkpoint is intact; `resc run FILE --resume DIR` continues from it"
-            ),
-        }
-    }
+/// E0703: the run directory cannot be written; the last complete checkpoint is intact.
+fn unwritable(message: String) -> Diagnostic {
+    Diagnostic::error(Code::E0703, message).note(
+        "the last complete checkpoint is intact; `resc run FILE --resume DIR` continues from it",
+    )
 }
 
 /// Where a run starts: fresh, or a checkpoint directory and its state.
@@ -106,7 +98,9 @@ pub enum Start {
 }
 
 /// Trains `network` on `data` as `config` says, writing into the run directory `run`
-/// (which exists and holds `config.json`). Returns the metrics of every epoch.
+/// (which exists and holds `config.json`). Returns the metrics of every epoch, or why the
+/// run stopped early: E0702 (the checkpoint to resume from cannot be read) or E0703 (the
+/// run directory cannot be written).
 pub fn train<B: AutodiffBackend>(
     network: &Network,
     data: &Dataset,
@@ -114,7 +108,7 @@ pub fn train<B: AutodiffBackend>(
     run: &Path,
     start: Start,
     device: &B::Device,
-) -> Result<Vec<EpochMetrics>, TrainError> {
+) -> Result<Vec<EpochMetrics>, Diagnostic> {
     B::seed(device, config.seed);
     let net = network.build_seeded::<B>(config.seed, device);
     let train_split = Arc::new(data.train.clone());
@@ -141,7 +135,7 @@ pub fn train<B: AutodiffBackend>(
     if let Start::Resume(dir, saved) = start {
         trainer = trainer
             .load(&dir, saved.iteration)
-            .map_err(|e| TrainError::Checkpoint(format!("{}: {e}", dir.display())))?;
+            .map_err(|e| unreadable_checkpoint(format!("{}: {e}", dir.display())))?;
         println!(
             "resuming from {} (epoch {}, batch {}, iteration {})",
             dir.display(),
@@ -154,7 +148,7 @@ pub fn train<B: AutodiffBackend>(
     // metrics.jsonl always holds exactly the finished epochs.
     let metrics_path = run.join("metrics.jsonl");
     checkpoint::write_atomic(&metrics_path, to_jsonl(&state.metrics).as_bytes())
-        .map_err(|e| TrainError::Write(format!("cannot write {}: {e}", metrics_path.display())))?;
+        .map_err(|e| unwritable(format!("cannot write {}: {e}", metrics_path.display())))?;
     let terminal = std::io::stdout().is_terminal();
     for epoch in state.epoch..config.epochs {
         let started = Instant::now();
@@ -202,7 +196,7 @@ pub fn train<B: AutodiffBackend>(
                     metrics: state.metrics.clone(),
                     partial: (loss_sum, right, seen),
                 };
-                checkpoint::save(run, &mid, |dir| trainer.save(dir)).map_err(TrainError::Write)?;
+                checkpoint::save(run, &mid, |dir| trainer.save(dir)).map_err(unwritable)?;
             }
         }
         let train_seconds = started.elapsed().as_secs_f64();
@@ -239,21 +233,20 @@ pub fn train<B: AutodiffBackend>(
         state.batch = 0;
         state.iteration = trainer.iteration();
         state.partial = (0.0, 0, 0);
-        checkpoint::save(run, &state, |dir| trainer.save(dir)).map_err(TrainError::Write)?;
-        checkpoint::write_atomic(&metrics_path, to_jsonl(&state.metrics).as_bytes()).map_err(
-            |e| TrainError::Write(format!("cannot write {}: {e}", metrics_path.display())),
-        )?;
-        super::plots::curves(&state.metrics, &run.join("curves.svg")).map_err(TrainError::Write)?;
+        checkpoint::save(run, &state, |dir| trainer.save(dir)).map_err(unwritable)?;
+        checkpoint::write_atomic(&metrics_path, to_jsonl(&state.metrics).as_bytes())
+            .map_err(|e| unwritable(format!("cannot write {}: {e}", metrics_path.display())))?;
+        super::plots::curves(&state.metrics, &run.join("curves.svg")).map_err(unwritable)?;
         let lambdas = trainer.lambdas();
         if !lambdas.is_empty() {
             super::plots::lambda_histogram(&lambdas, epoch + 1, &run.join("lambda.svg"))
-                .map_err(TrainError::Write)?;
+                .map_err(unwritable)?;
             let (lo, hi) = lambdas
                 .iter()
                 .fold((f32::MAX, f32::MIN), |(lo, hi), &l| (lo.min(l), hi.max(l)));
             let json = serde_json::to_vec(&lambdas).expect("numbers serialise");
             checkpoint::write_atomic(&run.join("lambda.json"), &json)
-                .map_err(|e| TrainError::Write(format!("cannot write lambda.json: {e}")))?;
+                .map_err(|e| unwritable(format!("cannot write lambda.json: {e}")))?;
             if !terminal {
                 println!("  λ: {} values in [{lo:.4}, {hi:.4}]", lambdas.len());
             }
