@@ -314,6 +314,96 @@ fn long_lines() {
     );
 }
 
+/// Comments inside `train { … }` and `names { … }` stay where they are (issue 15: they
+/// moved above the statement): on their own lines between entries, with a blank line
+/// before them where the source has one, trailing an entry, and before the `}`. Entries
+/// that share a source line keep sharing it.
+#[test]
+fn comments_in_train_and_names_stay_in_place() {
+    check(
+        r#"network n {
+    train {
+        # the optimiser
+        optimizer: sgd, lr: 0.1,   # the paper's
+        momentum: 0.9
+
+        # the schedule
+        schedule: cosine, epochs: 30 # short
+        # end of the recipe
+    }
+    names torchvision {
+        # the stem
+        "conv1.conv1" -> "conv1" # renamed
+        "conv1.bn1" -> "bn1",
+        # the blocks
+        "*.*.residual.**" -> "*.*.**"
+    # after the rules
+    }
+    names tf { "a" -> "b" # only one
+    }
+    input [3, 8, 8]
+}
+"#,
+        r#"network n {
+    train {
+        # the optimiser
+        optimizer: sgd, lr: 0.1,  # the paper's
+        momentum: 0.9,
+
+        # the schedule
+        schedule: cosine, epochs: 30,  # short
+        # end of the recipe
+    }
+    names torchvision {
+        # the stem
+        "conv1.conv1" -> "conv1"  # renamed
+        "conv1.bn1" -> "bn1"
+        # the blocks
+        "*.*.residual.**" -> "*.*.**"
+        # after the rules
+    }
+    names tf {
+        "a" -> "b"  # only one
+    }
+    input [3, 8, 8]
+}
+"#,
+    );
+}
+
+/// A comment before the `{` moves before the statement, one inside an entry before
+/// the entry's line; those on the `{` line and after the `}` stay trailing.
+#[test]
+fn comments_around_and_inside_train_entries() {
+    check(
+        r#"network n {
+    train # before the brace
+    { # on the brace
+        lr: 0.1, epochs: [1, # inside a value
+           2]
+    } # after
+}
+"#,
+        r#"network n {
+    # before the brace
+    train {  # on the brace
+        # inside a value
+        lr: 0.1, epochs: [1, 2],
+    }  # after
+}
+"#,
+    );
+}
+
+/// Without comments, `train` and `names` keep their layouts.
+#[test]
+fn train_and_names_without_comments() {
+    check(
+        "network n {\n    train { lr: 0.1, epochs: 3 }\n    names tf { \"a\" -> \"b\" }\n}\n",
+        "network n {\n    train { lr: 0.1, epochs: 3 }\n    names tf { \"a\" -> \"b\" }\n}\n",
+    );
+}
+
 /// Consecutive imports keep the source's blank lines; an item after them gets one.
 #[test]
 fn imports() {

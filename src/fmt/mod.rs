@@ -46,7 +46,10 @@
 //!   moves before that statement, and one between a closing `}` and the end of its
 //!   statement (in a `shortcut` clause) moves to the end of that body;
 //! - comments after the last statement stay at the end of the body, and those after
-//!   the last item at the end of the file.
+//!   the last item at the end of the file;
+//! - comments between the braces of `train { … }` and `names … { … }` stay among its
+//!   entries, which are then written one source line of `train` entries (ending with a
+//!   comma) or one `names` rule per line.
 //!
 //! A parameter list that holds a comment is written one parameter per line.
 

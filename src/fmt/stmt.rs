@@ -3,6 +3,7 @@
 
 use super::doc::{self, bracketed, concat, group, indent, text, Doc, INDENT};
 use super::{Printer, MAX_WIDTH};
+use crate::source::Span;
 use crate::syntax::ast::{Body, ExprKind, ShortcutKind, Stmt, StmtKind};
 
 /// A statement cut at its braced bodies: `head {` body `}after {` body `}after`, where
@@ -357,6 +358,9 @@ impl Printer<'_> {
     }
 
     fn stmt(&mut self, stmt: &Stmt, semicolon: bool) {
+        if self.listing_with_comments(stmt, semicolon) {
+            return;
+        }
         let mut shape = self.shape(stmt);
         let end = stmt.span.end as usize;
         let semicolon = text(if semicolon { ";" } else { "" });
@@ -377,6 +381,111 @@ impl Printer<'_> {
                 self.open_bodies(shape.head, &shape.bodies, end);
             }
         }
+    }
+
+    /// `train { … }` or `names … { … }` when comments lie between its braces: one line
+    /// per source line of `train` entries (each line ending with a comma), one `names`
+    /// rule per line, and the comments where the source has them, on their own lines or
+    /// trailing. False (nothing written) for other statements, and without comments.
+    fn listing_with_comments(&mut self, stmt: &Stmt, semicolon: bool) -> bool {
+        let (start, end) = (stmt.span.start as usize, stmt.span.end as usize);
+        let e = &self.exprs;
+        let (head, entries, comma) = match &stmt.kind {
+            StmtKind::Train { entries } => {
+                let entries = entries.iter().map(|a| (a.span, doc::flat(&e.arg(a))));
+                ("train {".to_string(), entries.collect::<Vec<_>>(), true)
+            }
+            StmtKind::Names { framework, rules } => {
+                let rules = rules.iter().map(|r| {
+                    let rule = format!("\"{}\" -> \"{}\"", r.pattern, r.replacement);
+                    (r.span, rule)
+                });
+                (
+                    format!("names {} {{", framework.name),
+                    rules.collect(),
+                    false,
+                )
+            }
+            _ => return false,
+        };
+        let (Some(open), Some(close)) = (self.open_brace(start, end), self.close_brace(end)) else {
+            return false;
+        };
+        if !self.has_comments_in(open, close) {
+            return false;
+        }
+        self.comments_hoisted(start, open);
+        self.start_line(start);
+        self.out.push_str(&head);
+        self.end_line(open + 1);
+        self.indent += INDENT;
+        self.at_body_start = true;
+        let mut i = 0;
+        while i < entries.len() {
+            let n = if comma {
+                self.same_line_run(&entries[i..])
+            } else {
+                1
+            };
+            self.entry_line(&entries[i..i + n], comma);
+            i += n;
+        }
+        self.comments_before(close);
+        self.indent -= INDENT;
+        self.start_closing_line();
+        self.out.push_str(if semicolon { "};" } else { "}" });
+        self.end_line(end);
+        true
+    }
+
+    /// How many of `entries` (at least one) the source has on the first one's line.
+    fn same_line_run(&self, entries: &[(Span, String)]) -> usize {
+        let mut n = 1;
+        while let Some(next) = entries.get(n) {
+            let gap = self
+                .source
+                .get(entries[n - 1].0.end as usize..next.0.start as usize);
+            if gap.is_none_or(|gap| gap.contains('\n')) {
+                break;
+            }
+            n += 1;
+        }
+        n
+    }
+
+    /// One line of a listing: the entries joined by `, `, with a final comma for `train`.
+    fn entry_line(&mut self, run: &[(Span, String)], comma: bool) {
+        let (first, last) = (run[0].0.start as usize, run[run.len() - 1].0.end as usize);
+        // Comments inside the entries (a list written over lines) move before them.
+        self.comments_hoisted(first, last);
+        self.start_line(first);
+        let texts: Vec<&str> = run.iter().map(|(_, t)| t.as_str()).collect();
+        self.out.push_str(&texts.join(", "));
+        if comma {
+            self.out.push(',');
+        }
+        self.end_line(last);
+    }
+
+    /// The offset of the `{` that opens the braces of the statement at `start..end`,
+    /// looking past comments before it.
+    fn open_brace(&self, start: usize, end: usize) -> Option<usize> {
+        let source = self.source.get(start..end)?;
+        let mut in_comment = false;
+        for (i, c) in source.char_indices() {
+            match c {
+                '\n' => in_comment = false,
+                '#' => in_comment = true,
+                '{' if !in_comment => return Some(start + i),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// The offset of the last `}` before `end`: the statement's closing brace.
+    fn close_brace(&self, end: usize) -> Option<usize> {
+        self.source.get(..end)?.rfind('}')
     }
 
     /// Writes `head {` body `}after` for each body, on a line already begun; `end` is
