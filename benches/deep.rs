@@ -86,7 +86,7 @@ fn child(spec: &str) {
         overrides: vec![format!("depth={depth}")],
     };
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(model);
-    let network = resc::compile_file(&path, &options).unwrap_or_else(|e| panic!("{e}"));
+    let network = resc::network_from_file(&path, &options).unwrap_or_else(|e| panic!("{e}"));
     let f = match strategy {
         "balanced" => step::<BalancedCheckpointing>(&network, 2),
         _ => step::<NoCheckpointing>(&network, 2),

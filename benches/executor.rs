@@ -50,7 +50,7 @@ fn handwritten<B: Backend>(net: &Net<B>, x: Tensor<B, 4>) -> Tensor<B, 2> {
 }
 
 fn resnet20<B: Backend>() -> (Net<B>, Tensor<B, 4>) {
-    let network = resc::compile_file(Path::new("models/resnet20.resnet"), &Default::default())
+    let network = resc::network_from_file(Path::new("models/resnet20.resnet"), &Default::default())
         .expect("zoo model");
     let device = Default::default();
     let net = network.build::<B>(&device);

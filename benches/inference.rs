@@ -28,7 +28,7 @@ type B = burn::backend::Flex;
 type B = burn::backend::Cuda;
 
 fn model(file: &str, batch: usize) -> (Net<B>, Tensor<B, 4>) {
-    let network = resc::compile_file(Path::new(file), &Default::default()).expect("zoo model");
+    let network = resc::network_from_file(Path::new(file), &Default::default()).expect("zoo model");
     let device = Default::default();
     let net = network.build::<B>(&device);
     let [c, h, w] = network.input_shape();

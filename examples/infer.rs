@@ -29,7 +29,7 @@ fn run<B: Backend>(network: &Network) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let path = args.get(1).map_or("models/resnet20.resnet", String::as_str);
-    let network = match resc::compile_file(Path::new(path), &Default::default()) {
+    let network = match resc::network_from_file(Path::new(path), &Default::default()) {
         Ok(network) => network,
         Err(e) => {
             eprintln!("{e}");

@@ -19,7 +19,7 @@ fn main() {
     let mut failed = false;
     for model in ["resnet18", "resnet50"] {
         let weights = Path::new(&dir).join(format!("{model}.safetensors"));
-        let network = resc::compile_file(
+        let network = resc::network_from_file(
             Path::new(&format!("models/{model}.resnet")),
             &Default::default(),
         )

@@ -2,7 +2,17 @@
 //!
 //! The pipeline runs in one direction, each phase in its own module:
 //! `source`/`diag` → [`syntax`] (pest grammar → AST) → [`elab`] (AST → IR) → [`ir`]
-//! → [`check`] (shapes, costs) → CLI. A module uses only what is to its left.
+//! → [`check`] (shapes, costs) → [`passes`] (graph optimisation) → `lower` (IR → Burn
+//! module, weights, inference passes; feature `cpu`) → `train` (the run loop) → [`cli`].
+//! [`driver`] runs the front end on files; [`fmt`] and [`lsp`] work on the syntax tree and
+//! the front end's results; [`data`] reads datasets. A module uses only what is to its
+//! left. Every problem, at compile time or at run time, is a [`diag::Diagnostic`] and only
+//! [`diag::render`] formats one; what reaches the terminal is the CLI's, and the training
+//! loop's progress lines (`train`).
+
+// Errors are `Diagnostic`s (code, message, labels, notes, hints, trace): larger than
+// clippy's 128-byte limit for `Err` values, and only ever built on the cold path.
+#![allow(clippy::result_large_err)]
 
 pub mod check;
 pub mod cli;
@@ -22,4 +32,4 @@ pub mod syntax;
 pub mod train;
 
 #[cfg(feature = "cpu")]
-pub use lower::{compile, compile_file, Net, Network};
+pub use lower::{network_from_file, network_from_text, Net, Network};

@@ -18,7 +18,7 @@ fn forward_backward(model: &str, overrides: &[&str], first_conv: &str) -> usize 
         network: None,
         overrides: overrides.iter().map(|s| s.to_string()).collect(),
     };
-    let network = resc::compile_file(&path, &options).unwrap_or_else(|e| panic!("{e}"));
+    let network = resc::network_from_file(&path, &options).unwrap_or_else(|e| panic!("{e}"));
     let device = Default::default();
     let net = network.build::<Train>(&device);
     let [c, h, w] = network.input_shape();

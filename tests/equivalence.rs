@@ -24,7 +24,7 @@ fn fixture_path(family: &str, ext: &str) -> PathBuf {
 }
 
 fn compile(family: &str) -> Network {
-    resc::compile_file(&fixture_path(family, "resnet"), &Default::default())
+    resc::network_from_file(&fixture_path(family, "resnet"), &Default::default())
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -360,7 +360,7 @@ fn zoo_resnets_map_onto_torchvision_state_dicts() {
     for (model, shapes) in &all {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("models/{model}.resnet"));
         let network =
-            resc::compile_file(&path, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+            resc::network_from_file(&path, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
         // The model file declares torchvision's names (`names torchvision { … }`).
         assert!(
             network

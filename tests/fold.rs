@@ -73,7 +73,7 @@ fn randomise(net: &mut Net<B>, seed: u64) {
 }
 
 fn compile(file: &str) -> Network {
-    resc::compile_file(Path::new(file), &Default::default()).unwrap_or_else(|e| panic!("{e}"))
+    resc::network_from_file(Path::new(file), &Default::default()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Max |folded − plain| / max |plain| over a batch, and the fold report, for
@@ -151,7 +151,8 @@ fn folding_keeps_the_outputs_of_every_zoo_network() {
             network: None,
             overrides: overrides.iter().map(|s| s.to_string()).collect(),
         };
-        let network = resc::compile_file(&file, &options).unwrap_or_else(|e| panic!("{stem}: {e}"));
+        let network =
+            resc::network_from_file(&file, &options).unwrap_or_else(|e| panic!("{stem}: {e}"));
         let (error, report) = compare_with(&network, 7 + checked, true);
         assert!(
             error <= 1e-4,
@@ -203,7 +204,7 @@ fn folding_removes_bn_relu_and_lambda_steps() {
     let kernels = plain_chain(&folded, "ZeroPad");
     assert_eq!(kernels.iter().filter(|k| k.starts_with("Conv")).count(), 19);
     // WResNet-10: λ after conv → BN → ReLU folds when λ ≥ 0 and stays otherwise.
-    let network = resc::compile_file(
+    let network = resc::network_from_file(
         Path::new("models/wresnet.resnet"),
         &resc::driver::Options {
             network: None,

@@ -76,7 +76,7 @@ fn compare(trainer: &Trainer<B>, expected: &HashMap<String, TensorData>, prefix:
 
 #[test]
 fn sgd_nesterov_weight_decay_and_multistep_match_pytorch() {
-    let network = resc::compile_file(&fixture("resnet"), &Default::default())
+    let network = resc::network_from_file(&fixture("resnet"), &Default::default())
         .unwrap_or_else(|e| panic!("{e}"));
     let device = Default::default();
     let mut net = network.build::<B>(&device);

@@ -7,8 +7,9 @@
 //! ONNX, they do not write it), and hand-writing the protobuf schema is not worth its
 //! maintenance here.
 
+use super::arrays::tensors_to_safetensors;
 use super::backend::{BackendArgs, OnBackend};
-use super::infer_cmd::{tensors_to_safetensors, WeightsArgs};
+use super::infer_cmd::WeightsArgs;
 use super::{fail, Exit, ModelArgs, EXIT_IO, EXIT_OK};
 use crate::diag::{Code, Diagnostic};
 use crate::lower::Network;

@@ -3,9 +3,9 @@
 //!
 //! Directories are searched recursively for `*.resnet` files, in sorted order (links
 //! to directories are not followed). A file that does not parse is reported and left
-//! alone. A file is rewritten only when its text changes, through a temporary file in
-//! the same directory renamed over it, and only after checking that the new text
-//! parses to the same syntax tree.
+//! alone. A file is rewritten only when its text changes, and only after checking that
+//! the new text parses to the same syntax tree, by [`crate::fmt::write_formatted`]
+//! (through links, keeping mode and owner, never half written; read-only files refused).
 
 use super::{fail, print_diagnostics, EXIT_DIAGNOSTICS, EXIT_IO, EXIT_OK};
 use crate::diag::{Code, Diagnostic};
@@ -13,7 +13,6 @@ use crate::fmt::{format, without_spans};
 use crate::source::SourceMap;
 use crate::syntax;
 use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Formats (or checks) every file named or found under the directories named.
@@ -62,7 +61,7 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 }
 
 fn one_file(path: &Path, check: bool) -> i32 {
-    let text = match fs::read_to_string(path) {
+    let text = match crate::driver::read_source(path) {
         Ok(text) => text,
         Err(e) => {
             return fail(
@@ -101,34 +100,11 @@ fn one_file(path: &Path, check: bool) -> i32 {
         println!("would reformat: {}", path.display());
         return EXIT_DIAGNOSTICS;
     }
-    match write_replacing(path, &formatted) {
+    match crate::fmt::write_formatted(path, &formatted) {
         Ok(()) => EXIT_OK,
         Err(e) => fail(
             unformattable(format!("cannot write the file: {e}"), path),
             EXIT_IO,
         ),
     }
-}
-
-/// Writes `text` to a temporary file next to `path`, then renames it over `path`, so
-/// that the file is never seen half written.
-fn write_replacing(path: &Path, text: &str) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let temp = path.with_file_name(format!(".{name}.resc-fmt-{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = fs::File::create(&temp)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        if let Ok(metadata) = fs::metadata(path) {
-            fs::set_permissions(&temp, metadata.permissions())?;
-        }
-        fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    result
 }

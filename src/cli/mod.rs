@@ -16,6 +16,8 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 #[cfg(feature = "cpu")]
+mod arrays;
+#[cfg(feature = "cpu")]
 mod backend;
 mod data_cmd;
 #[cfg(feature = "cpu")]
@@ -34,6 +36,7 @@ pub const EXIT_DATA: i32 = 4;
 pub const EXIT_DEVICE: i32 = 5;
 
 /// A failure and its exit code, already printed.
+#[cfg(feature = "cpu")]
 type Exit = i32;
 
 #[derive(Parser, Debug)]

@@ -145,7 +145,7 @@ pub(super) fn compile(model: &ModelArgs, overrides: &[String]) -> Result<Network
         network: model.network.clone(),
         overrides: overrides.to_vec(),
     };
-    lower::compile_file(&model.file, &options).map_err(|e| {
+    lower::network_from_file(&model.file, &options).map_err(|e| {
         eprint!("{e}");
         if e.diagnostics.iter().all(|d| d.code == Code::E0103) {
             EXIT_IO

@@ -4,7 +4,7 @@
 //! Architecture invariant: every phase reports problems as `Vec<Diagnostic>`, and so does
 //! every runtime error (data, checkpoints, weights, training, devices: a code, a message,
 //! notes, hints, and a file or a span); only [`render`] knows codespan-reporting and
-//! formats them, and only the CLI decides where output goes.
+//! formats them; the CLI decides where they go.
 
 mod codes;
 pub mod render;

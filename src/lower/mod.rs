@@ -7,7 +7,7 @@
 //!
 //! ```no_run
 //! use burn::backend::Flex;
-//! let network = resc::lower::compile_file("models/resnet20.resnet".as_ref(), &Default::default()).unwrap();
+//! let network = resc::lower::network_from_file("models/resnet20.resnet".as_ref(), &Default::default()).unwrap();
 //! let device = Default::default();
 //! let net = network.build::<Flex>(&device);
 //! let x = burn::tensor::Tensor::<Flex, 4>::zeros([2, 3, 32, 32], &device);
@@ -73,16 +73,19 @@ impl fmt::Display for CompileError {
 
 impl std::error::Error for CompileError {}
 
-/// Compiles a model from source text. Imports resolve against the current directory.
-pub fn compile(source: &str) -> Result<Network, CompileError> {
+/// The network of model source text, ready to build: the front end
+/// ([`driver::compile_text`]) and then the execution plan. Imports resolve against the
+/// current directory.
+pub fn network_from_text(source: &str) -> Result<Network, CompileError> {
     let path = Path::new("<source>");
     let compilation =
         driver::compile_text(path, source.to_string(), &Options::default(), &mut FsLoader);
     finish(compilation)
 }
 
-/// Compiles the model file at `path` (with `--set`-style overrides in `options`).
-pub fn compile_file(path: &Path, options: &Options) -> Result<Network, CompileError> {
+/// The network of the model file at `path` (with `--set`-style overrides in `options`):
+/// [`driver::compile_file`] and then the execution plan.
+pub fn network_from_file(path: &Path, options: &Options) -> Result<Network, CompileError> {
     match driver::compile_file(path, options, &mut FsLoader) {
         Ok(compilation) => finish(compilation),
         Err(e) => {
