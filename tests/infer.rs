@@ -266,6 +266,25 @@ fn bad_inputs_are_coded_errors_naming_the_file() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("error[E0508]"), "{}", text(&out));
 
+    // NaN inputs are refused (they gave finite logits folded, NaN unfolded), and so is
+    // a NaN mean.
+    let nan = temp("nan.npy");
+    let mut values = vec![0.5f32; 64];
+    values[9] = f32::NAN;
+    write_npy(&nan, &values, &[1, 8, 8]);
+    let out = infer(&nan, &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("error[E0503]") && t.contains("index 9"), "{t}");
+    let out = infer(&png, &["--mean", "nan"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("error[E0508]"), "{}", text(&out));
+
+    // An output file of another format is a usage error, before any work.
+    let out = infer(&png, &["--output", "logits.txt"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("error[E0508]"), "{}", text(&out));
+
     // No weights at all is a usage error.
     let out = resc(&["infer", model, "--input", png.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
@@ -491,4 +510,153 @@ fn torchvision_resnet18_gives_pytorchs_logits_on_the_cpu() {
 #[test]
 fn torchvision_resnet18_gives_pytorchs_logits_on_wgpu() {
     torchvision_resnet18_gives_pytorchs_logits("wgpu");
+}
+
+/// State dicts in half, bfloat16 or double precision (as PyTorch users save them) load
+/// as float32 and give the float32 file's outputs; integer tensors are a coded error at
+/// the layer (E0502), never a panic.
+#[test]
+fn weights_in_other_dtypes_load_or_are_coded_errors() {
+    let model = "tests/fixtures/run/tiny.resnet";
+    let exported = temp("dtypes-f32-export.safetensors");
+    let out = resc(&[
+        "export",
+        model,
+        "--random-init",
+        "--no-fold",
+        "--out",
+        exported.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    // Values on a grid of 1/64 in [−2, 2]: exact in every float type.
+    let bytes = std::fs::read(&exported).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let tensors: Vec<(String, Vec<usize>, Vec<f32>)> = file
+        .tensors()
+        .into_iter()
+        .map(|(name, view)| {
+            let values = view
+                .data()
+                .chunks_exact(4)
+                .map(|c| {
+                    let v = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+                    ((v * 64.0).round() / 64.0).clamp(-2.0, 2.0)
+                })
+                .collect();
+            (name, view.shape().to_vec(), values)
+        })
+        .collect();
+    let f16_bits = |v: f32| -> [u8; 2] {
+        // Exact for 0 and for normal values with at most 11 significant bits.
+        let b = v.to_bits();
+        let sign = ((b >> 16) & 0x8000) as u16;
+        if v == 0.0 {
+            return sign.to_le_bytes();
+        }
+        let exp = ((b >> 23) & 0xff) as i32 - 127 + 15;
+        let mant = ((b >> 13) & 0x3ff) as u16;
+        (sign | ((exp as u16) << 10) | mant).to_le_bytes()
+    };
+    let write = |name: &str, dtype: safetensors::Dtype, encode: &dyn Fn(f32) -> Vec<u8>| {
+        let path = temp(name);
+        let data: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+            .iter()
+            .map(|(k, s, v)| {
+                (
+                    k.clone(),
+                    s.clone(),
+                    v.iter().flat_map(|x| encode(*x)).collect(),
+                )
+            })
+            .collect();
+        let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = data
+            .iter()
+            .map(|(k, s, b)| {
+                let view = safetensors::tensor::TensorView::new(dtype, s.clone(), b).unwrap();
+                (k.clone(), view)
+            })
+            .collect();
+        safetensors::serialize_to_file(views, None, &path).unwrap();
+        path
+    };
+    let f32_file = write("w-f32.safetensors", safetensors::Dtype::F32, &|v| {
+        v.to_le_bytes().to_vec()
+    });
+    let f64_file = write("w-f64.safetensors", safetensors::Dtype::F64, &|v| {
+        f64::from(v).to_le_bytes().to_vec()
+    });
+    let f16_file = write("w-f16.safetensors", safetensors::Dtype::F16, &|v| {
+        f16_bits(v).to_vec()
+    });
+    let bf16_file = write("w-bf16.safetensors", safetensors::Dtype::BF16, &|v| {
+        ((v.to_bits() >> 16) as u16).to_le_bytes().to_vec()
+    });
+    let i64_file = write("w-i64.safetensors", safetensors::Dtype::I64, &|v| {
+        (v as i64).to_le_bytes().to_vec()
+    });
+    let input = temp("dtypes-input.npy");
+    let x: Vec<f32> = (0..64).map(|i| (i as f32 / 32.0) - 1.0).collect();
+    write_npy(&input, &x, &[1, 1, 8, 8]);
+    let logits = |weights: &Path| -> Output {
+        resc(&[
+            "infer",
+            model,
+            "--weights",
+            weights.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+    };
+    let reference = logits(&f32_file);
+    assert!(reference.status.success(), "{}", text(&reference));
+    for file in [&f64_file, &f16_file, &bf16_file] {
+        let out = logits(file);
+        assert!(out.status.success(), "{}: {}", file.display(), text(&out));
+        assert_eq!(out.stdout, reference.stdout, "{}", file.display());
+    }
+    let out = logits(&i64_file);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("error[E0502]") && t.contains("I64") && !t.contains("panicked"),
+        "{t}"
+    );
+}
+
+/// `--output` writes through a uniquely named temporary file: a bare relative name works
+/// (it is written in the current directory and reported as written), and a file of the
+/// user's named like the old temporary file (`out.tmp`) is left alone.
+#[test]
+fn outputs_are_written_beside_the_users_files_without_touching_them() {
+    let dir = temp("relative-output");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("out.tmp"), "the user's notes").unwrap();
+    let png = dir.join("in.png");
+    image::GrayImage::new(8, 8).save(&png).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_resc"))
+        .current_dir(&dir)
+        .args([
+            "infer",
+            root()
+                .join("tests/fixtures/run/tiny.resnet")
+                .to_str()
+                .unwrap(),
+            "--random-init",
+            "--input",
+            "in.png",
+            "--output",
+            "out.npy",
+        ])
+        .output()
+        .expect("resc runs");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(dir.join("out.npy").is_file());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("out.tmp")).unwrap(),
+        "the user's notes"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

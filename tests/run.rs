@@ -271,6 +271,54 @@ fn killed_and_resumed(backend: &str) -> PathBuf {
     whole
 }
 
+/// A resumed run trusts nothing it reads: a `config.json` edited to an impossible
+/// batch is a coded error naming the file, and a different model file or `--data` on
+/// the command line is reported as ignored.
+#[test]
+fn a_resumed_run_validates_its_configuration_and_names_what_it_ignores() {
+    let dir = temp("resume-validate");
+    let out = run(&train_args(dir.to_str().unwrap(), "1"));
+    assert!(out.status.success(), "{}", text(&out));
+    let out = run(&[
+        "run",
+        LAMBDA_MODEL,
+        "--data",
+        "digits",
+        "--resume",
+        dir.to_str().unwrap(),
+        "--epochs",
+        "1",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("ignoring the model file") && t.contains("--data digits"),
+        "{t}"
+    );
+    let config = dir.join("config.json");
+    let text_of = std::fs::read_to_string(&config).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text_of).unwrap();
+    v["batch"] = serde_json::json!(0);
+    std::fs::write(&config, serde_json::to_vec(&v).unwrap()).unwrap();
+    let out = run(&[
+        "run",
+        MODEL,
+        "--data",
+        DATA,
+        "--resume",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("error[E0702]")
+            && t.contains("batch must be at least 1")
+            && t.contains("config.json"),
+        "{t}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn resuming_without_a_checkpoint_is_a_coded_error() {
     let dir = temp("nockpt");
@@ -428,6 +476,32 @@ fn bad_training_options_and_unwritable_run_directories_are_coded_errors() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let t = text(&out);
     assert!(t.contains("--batch") && t.contains("at least 1"), "{t}");
+
+    // Every numeric setting is finite and in range: NaN, negative or f32-overflowing
+    // values are usage errors (they trained with lr NaN to "25% accuracy", exit 0).
+    for bad in [
+        "--schedule=multistep:1@nan",
+        "--schedule=multistep:1@-1",
+        "--warmup-epochs=NaN",
+        "--warmup-epochs=-1",
+        "--lambda-lr=inf",
+        "--lambda-lr=-1",
+        "--lr=1e39",
+        "--lr=NaN",
+        "--momentum=NaN",
+        "--weight-decay=-0.1",
+    ] {
+        let mut args = train_args(dir.to_str().unwrap(), "1");
+        args.push(bad);
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", text(&out));
+        assert!(
+            text(&out).contains("error[E0704]"),
+            "{bad:?}: {}",
+            text(&out)
+        );
+        assert!(!dir.exists(), "{bad:?}: nothing is written");
+    }
 
     // The run directory would be inside a regular file.
     let file = temp("afile");

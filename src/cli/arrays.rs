@@ -55,7 +55,10 @@ pub(super) fn normalise(
     let mean = per_channel(mean, 0.0, "mean")?;
     let std = per_channel(std, 1.0, "std")?;
     if std.iter().any(|s| *s == 0.0 || !s.is_finite()) {
-        return Err("--std must be non-zero".into());
+        return Err("--std must be finite and non-zero".into());
+    }
+    if mean.iter().any(|m| !m.is_finite()) {
+        return Err("--mean must be finite".into());
     }
     for (i, v) in values.iter_mut().enumerate() {
         let c = (i / plane.max(1)) % channels;
@@ -95,7 +98,7 @@ pub(super) fn read_npy(bytes: &[u8]) -> Result<(Vec<f32>, Vec<usize>), String> {
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err(malformed("no NumPy magic"));
     }
-    let (len, start) = match bytes[6] {
+    let (len, start): (usize, usize) = match bytes[6] {
         1 => (usize::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10),
         2 | 3 if bytes.len() >= 12 => (
             u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
@@ -104,7 +107,7 @@ pub(super) fn read_npy(bytes: &[u8]) -> Result<(Vec<f32>, Vec<usize>), String> {
         _ => return Err(malformed("unknown version")),
     };
     let header = bytes
-        .get(start..start + len)
+        .get(start..start.saturating_add(len))
         .and_then(|h| std::str::from_utf8(h).ok())
         .ok_or_else(|| malformed("truncated header"))?;
     let field = |key: &str| -> Option<&str> {
@@ -137,11 +140,12 @@ pub(super) fn read_npy(bytes: &[u8]) -> Result<(Vec<f32>, Vec<usize>), String> {
         .filter(|s| !s.is_empty())
         .map(|s| s.parse::<usize>().map_err(|_| malformed("bad shape")))
         .collect::<Result<Vec<_>, _>>()?;
-    let count: usize = shape.iter().product();
+    // The header's claim is checked against the file before anything is allocated.
     let data = &bytes[start + len..];
-    if data.len() != count * size {
+    let count = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    if count.and_then(|c| c.checked_mul(size)) != Some(data.len()) {
         return Err(format!(
-            "truncated or padded data: {} bytes for {count} values of {size} bytes",
+            "truncated or padded data: the header claims shape {shape:?} of {size}-byte values, the file holds {} bytes",
             data.len()
         ));
     }
@@ -233,6 +237,20 @@ mod tests {
         assert!(read_npy(b"not numpy").unwrap_err().contains("magic"));
         let truncated = &bytes[..bytes.len() - 3];
         assert!(read_npy(truncated).unwrap_err().contains("truncated"));
+        // A header claiming more values than the file holds (here 2^58 + 1 rows, whose
+        // byte count wraps around 2^64 to exactly the file's size) is an error, not an
+        // allocation of exabytes.
+        let header =
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (288230376151711745, 1, 8, 8), }\n";
+        let mut huge = b"\x93NUMPY\x01\x00".to_vec();
+        huge.extend((header.len() as u16).to_le_bytes());
+        huge.extend(header.as_bytes());
+        huge.extend([0u8; 256]);
+        let err = read_npy(&huge).unwrap_err();
+        assert!(
+            err.contains("claims shape [288230376151711745, 1, 8, 8]"),
+            "{err}"
+        );
         let mut f16 = bytes.clone();
         let at = f16.windows(3).position(|w| w == b"<f4").unwrap();
         f16[at + 2] = b'2';

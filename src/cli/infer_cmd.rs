@@ -93,6 +93,19 @@ pub(super) fn run(args: &InferArgs) -> i32 {
 }
 
 fn infer(args: &InferArgs) -> Result<(), Exit> {
+    // A usage error before any work: the outputs' format comes from the extension.
+    if let Some(path) = &args.output {
+        if !matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("npy" | "safetensors")
+        ) {
+            return Err(fail(
+                Diagnostic::error(Code::E0508, "`--output` must end in .npy or .safetensors")
+                    .file(path),
+                EXIT_USAGE,
+            ));
+        }
+    }
     let network = super::run_cmd::compile(&args.model, &args.model.set)?;
     let input = read_input(args, network.input_shape())?;
     let logits = args.backend.run(Forward {
@@ -382,6 +395,25 @@ fn read_input(args: &InferArgs, expected: [usize; 3]) -> Result<Input, Exit> {
         };
         Input { values, shape }
     };
+    // NaN or ±inf would give NaN logits unfolded but finite ones folded: refuse them.
+    let bad_values = input.values.iter().filter(|v| !v.is_finite()).count();
+    if bad_values > 0 {
+        let first = input
+            .values
+            .iter()
+            .position(|v| !v.is_finite())
+            .unwrap_or(0);
+        return Err(fail(
+            Diagnostic::error(
+                Code::E0503,
+                format!(
+                    "the input holds {bad_values} values that are NaN or infinite (the first at index {first})"
+                ),
+            )
+            .file(&args.input[0]),
+            EXIT_IO,
+        ));
+    }
     if input.shape[1..] != expected[..] || input.shape[0] == 0 {
         return Err(fail(
             Diagnostic::error(

@@ -290,9 +290,26 @@ fn run_inner(args: &RunArgs) -> Result<(), Exit> {
             if let Some(e) = args.epochs {
                 config.epochs = e;
             }
-            let mut ignored = args.settings_flags();
+            let mut ignored: Vec<String> = args
+                .settings_flags()
+                .into_iter()
+                .map(String::from)
+                .collect();
             if !args.model.set.is_empty() {
-                ignored.push("--set");
+                ignored.push("--set".into());
+            }
+            if args.model.file != Path::new(&config.model) {
+                ignored.push(format!(
+                    "the model file {} (the run trains {})",
+                    args.model.file.display(),
+                    config.model
+                ));
+            }
+            if args.data.data != config.data {
+                ignored.push(format!(
+                    "--data {} (the run trains on {})",
+                    args.data.data, config.data
+                ));
             }
             if !ignored.is_empty() {
                 eprintln!(
@@ -300,6 +317,17 @@ fn run_inner(args: &RunArgs) -> Result<(), Exit> {
                     dir.join("config.json").display(),
                     ignored.join(", ")
                 );
+            }
+            let problems = config.problems();
+            if !problems.is_empty() {
+                let d = problems.iter().fold(
+                    Diagnostic::error(
+                        Code::E0702,
+                        "cannot resume: the run's configuration is invalid",
+                    ),
+                    |d, p| d.note(p.clone()),
+                );
+                return Err(fail(d.file(&file), EXIT_IO));
             }
             let (ckpt, state) = checkpoint::latest(dir).map_err(|e| {
                 fail(
@@ -342,6 +370,14 @@ fn run_inner(args: &RunArgs) -> Result<(), Exit> {
             }
             apply_flags(&mut c, args)
                 .map_err(|e| fail(Diagnostic::error(Code::E0704, e), EXIT_USAGE))?;
+            if let Some((first, rest)) = c.problems().split_first() {
+                let d = rest
+                    .iter()
+                    .fold(Diagnostic::error(Code::E0704, first.clone()), |d, p| {
+                        d.note(p.clone())
+                    });
+                return Err(fail(d, EXIT_USAGE));
+            }
             let dir = args
                 .out
                 .clone()
@@ -486,18 +522,6 @@ fn apply_flags(c: &mut TrainConfig, a: &RunArgs) -> Result<(), String> {
     }
     c.decay_bn_bias |= a.decay_bn_bias;
     c.set_augment(a.pad, a.pad_mode.as_deref(), a.flip);
-    if c.lr < 0.0 || !c.lr.is_finite() {
-        return Err(format!("--lr must be a finite number ≥ 0, not {}", c.lr));
-    }
-    if !(0.0..1.0).contains(&c.momentum) {
-        return Err(format!("--momentum must be in [0, 1), not {}", c.momentum));
-    }
-    if c.weight_decay < 0.0 || !c.weight_decay.is_finite() {
-        return Err(format!(
-            "--weight-decay must be ≥ 0, not {}",
-            c.weight_decay
-        ));
-    }
     if let Some(v) = a.seed {
         c.seed = v;
     }

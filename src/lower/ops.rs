@@ -42,8 +42,42 @@ pub fn conv<B: Backend>(
     dilation: [usize; 2],
     groups: usize,
 ) -> Tensor<B, 4> {
+    let [_, _, kh, kw] = weight.dims();
+    if [kh, kw] == [1, 1]
+        && stride == [1, 1]
+        && padding == [0, 0]
+        && groups == 1
+        && B::name(&x.device()).contains("cubecl")
+    {
+        return pointwise(x, weight.val(), bias.map(Param::val));
+    }
     let options = ConvOptions::new(stride, padding, dilation, groups);
     conv2d(x, weight.val(), bias.map(Param::val), options)
+}
+
+/// A 1×1 stride-1 convolution as one matrix product, `[O, C] × [C, N·H·W]`, used on the
+/// CubeCL backends (cuda, wgpu): there burn-cubecl 0.21 autotunes `conv2d` among kernels
+/// one of which, `conv_im2col_1x1`, computes wrong outputs for some shapes (measured on
+/// Mesa's Vulkan driver: 8→16 and 16→8 channels at 16×16 off by 10% of the output's
+/// range), and autotuning picks by timing — so the results depended on the machine's
+/// load. The matrix product computes the same sums and its kernels agree.
+fn pointwise<B: Backend>(
+    x: Tensor<B, 4>,
+    weight: Tensor<B, 4>,
+    bias: Option<Tensor<B, 1>>,
+) -> Tensor<B, 4> {
+    let [n, c, h, w] = x.dims();
+    let o = weight.dims()[0];
+    let columns = x.swap_dims(0, 1).reshape([c, n * h * w]);
+    let y = weight
+        .reshape([o, c])
+        .matmul(columns)
+        .reshape([o, n, h, w])
+        .swap_dims(0, 1);
+    match bias {
+        Some(b) => y + b.reshape([1, o, 1, 1]),
+        None => y,
+    }
 }
 
 /// BatchNorm2d on the `[N, C, H·W]` view. Training uses the batch statistics (biased

@@ -225,6 +225,30 @@ impl LoadReport {
     }
 }
 
+/// The snapshot with float32 values: half, bfloat16 and double precision tensors (as
+/// PyTorch users often save them) are converted; integer and boolean tensors cannot be
+/// weights.
+fn as_f32(snapshot: &TensorSnapshot) -> Result<TensorSnapshot, String> {
+    use burn::tensor::DType;
+    match snapshot.dtype {
+        DType::F32 => Ok(snapshot.clone()),
+        DType::F64 | DType::F16 | DType::BF16 => {
+            let data = snapshot
+                .to_data()
+                .map_err(|e| format!("cannot read its {:?} values: {e}", snapshot.dtype))?;
+            Ok(TensorSnapshot::from_data(
+                data.convert::<f32>(),
+                Vec::new(),
+                Vec::new(),
+                burn::module::ParamId::new(),
+            ))
+        }
+        other => Err(format!(
+            "holds {other:?} values; weights must be floating-point numbers (F32, F16, BF16 or F64)"
+        )),
+    }
+}
+
 /// Why a weight file could not be read at all.
 #[derive(Clone, Debug)]
 pub struct LoadError(pub String);
@@ -422,7 +446,13 @@ impl<B: Backend> Net<B> {
                     continue;
                 };
                 used.insert(file_key.as_str(), ());
-                let mut snapshot = snapshot.clone();
+                let mut snapshot = match as_f32(snapshot) {
+                    Ok(snapshot) => snapshot,
+                    Err(why) => {
+                        report.errors.push(format!("`{key}` (for `{name}`): {why}"));
+                        continue;
+                    }
+                };
                 let path = vec![
                     "layers".to_string(),
                     i.to_string(),

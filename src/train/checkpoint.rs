@@ -35,19 +35,24 @@ fn sync(path: &Path) -> io::Result<()> {
     File::open(path)?.sync_all()
 }
 
-/// Writes `bytes` to `path` atomically (temporary file, sync, rename, sync directory).
+/// Writes `bytes` to `path` atomically: a uniquely named temporary file in the same
+/// directory (never a name the user may own), synced, renamed over `path`, and the
+/// directory synced. A bare file name writes into the current directory. The file gets
+/// the usual `rw-r--r--` mode, not the temporary file's private one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        sync(dir)?;
-    }
-    Ok(())
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".resc-").suffix(".tmp");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let mut tmp = builder.tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync(dir)
 }
 
 /// Writes a checkpoint: `write` fills the new directory (model, optimisers), then the

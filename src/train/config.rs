@@ -64,6 +64,59 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
+    /// Every problem with the settings, whichever source they came from (defaults, the
+    /// model's recipe, flags, or a resumed run's `config.json`): each number finite and
+    /// in its range. Empty when the run can start.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        // Rates are applied in float32: a finite f64 beyond f32's range is ±inf there.
+        let finite = |v: f64| v.is_finite() && (v as f32).is_finite();
+        let mut check = |ok: bool, what: String| {
+            if !ok {
+                out.push(what);
+            }
+        };
+        check(
+            self.batch >= 1,
+            format!("batch must be at least 1, not {}", self.batch),
+        );
+        check(
+            finite(self.lr) && self.lr >= 0.0,
+            format!("lr must be a finite number ≥ 0, not {}", self.lr),
+        );
+        check(
+            finite(self.momentum) && (0.0..1.0).contains(&self.momentum),
+            format!("momentum must be in [0, 1), not {}", self.momentum),
+        );
+        check(
+            finite(self.weight_decay) && self.weight_decay >= 0.0,
+            format!(
+                "weight decay must be a finite number ≥ 0, not {}",
+                self.weight_decay
+            ),
+        );
+        check(
+            finite(self.warmup_epochs) && self.warmup_epochs >= 0.0,
+            format!(
+                "warm-up epochs must be a finite number ≥ 0, not {}",
+                self.warmup_epochs
+            ),
+        );
+        if let Some(l) = self.lambda_lr {
+            check(
+                finite(l) && l >= 0.0,
+                format!("the λ learning rate must be a finite number ≥ 0, not {l}"),
+            );
+        }
+        if let Schedule::Multistep { gamma, .. } = &self.schedule {
+            check(
+                finite(*gamma) && *gamma > 0.0,
+                format!("the multistep factor must be a finite number > 0, not {gamma}"),
+            );
+        }
+        out
+    }
+
     /// The defaults for a dataset: the WRN recipe for CIFAR (SGD Nesterov 0.9, lr 0.1,
     /// weight decay 5e-4, ×0.2 at epochs 60/120/160 of 200, batch 128); for the small
     /// built-in sets, 30 epochs of the same optimiser with a cosine schedule, batch 64.
