@@ -9,6 +9,7 @@
 
 use super::{Dataset, Diagnostic, Split};
 use crate::diag::Code;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 const PIXELS: usize = 3 * 32 * 32;
@@ -159,7 +160,8 @@ fn read_split(kind: Kind, dir: &Path, files: &[&str]) -> Result<Split, Diagnosti
 
 /// Appends the records of one binary file to `split`.
 pub(super) fn read_file(kind: Kind, path: &Path, split: &mut Split) -> Result<(), Diagnostic> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    // A regular file of any size: the records take memory in proportion to it.
+    let bytes = read_regular(path, u64::MAX).map_err(|e| {
         Diagnostic::error(
             Code::E0602,
             format!("cannot read {} file `{}`: {e}", kind.name(), path.display()),
@@ -206,6 +208,22 @@ pub(super) fn read_file(kind: Kind, path: &Path, split: &mut Split) -> Result<()
     Ok(())
 }
 
+/// The bytes of a regular file, at most `limit`. Anything else is an error before it is
+/// opened: a FIFO would block the open, and a device such as `/dev/zero` never ends.
+fn read_regular(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// The fine label of a record (the only label of CIFAR-10), checked.
 fn check_label(kind: Kind, labels: &[u8], path: &Path, index: usize) -> Result<u32, Diagnostic> {
     let bad = |what: &str, label: u8, classes: usize| {
@@ -239,7 +257,12 @@ fn check_label(kind: Kind, labels: &[u8], path: &Path, index: usize) -> Result<u
 
 /// Class names from the names file when it lists one per class, else built-in ones.
 fn class_names(kind: Kind, dir: &Path) -> Vec<String> {
-    let from_file: Vec<String> = std::fs::read_to_string(dir.join(kind.names_file()))
+    // One short line per class: a file larger than the limit is not a names file.
+    const LIMIT: u64 = 64 << 10;
+    let from_file: Vec<String> = read_regular(&dir.join(kind.names_file()), LIMIT + 1)
+        .ok()
+        .filter(|bytes| bytes.len() as u64 <= LIMIT)
+        .and_then(|bytes| String::from_utf8(bytes).ok())
         .map(|text| {
             text.lines()
                 .map(str::trim)
