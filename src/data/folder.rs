@@ -155,7 +155,16 @@ fn read_split(
     Ok((images, colour))
 }
 
+/// The most bytes a decoded image may take: the image crate's default allocation limit.
+const MAX_DECODED_BYTES: u64 = 512 << 20;
+
+/// How many times its size a file may expand to when decoded: deflate expands by up to
+/// 1,032×, and 1-bit palette pixels become 4 bytes (32×). A header that claims more
+/// is not backed by the file's bytes, and is refused before memory is set aside for it.
+const MAX_EXPANSION: u64 = 1 << 16;
+
 fn decode(path: &Path) -> Result<Decoded, Diagnostic> {
+    use image::ImageDecoder;
     let fail = |e: String| {
         Diagnostic::error(
             Code::E0606,
@@ -164,16 +173,34 @@ fn decode(path: &Path) -> Result<Decoded, Diagnostic> {
         .file(path)
         .hint("re-export the image as PNG or JPEG, or remove it")
     };
-    let image = image::ImageReader::open(path)
+    let file_len = std::fs::metadata(path)
+        .map_err(|e| fail(e.to_string()))?
+        .len();
+    let decoder = image::ImageReader::open(path)
         .map_err(|e| fail(e.to_string()))?
         .with_guessed_format()
         .map_err(|e| fail(e.to_string()))?
-        .decode()
+        .into_decoder()
         .map_err(|e| fail(e.to_string()))?;
+    let claimed = decoder.total_bytes();
+    let (width, height) = decoder.dimensions();
+    let claim = format!("its header claims {width}×{height} pixels ({claimed} bytes decoded)");
+    if claimed > MAX_DECODED_BYTES {
+        return Err(fail(format!(
+            "{claim}, more than the {} MiB resc decodes an image to",
+            MAX_DECODED_BYTES >> 20
+        )));
+    }
+    if claimed > file_len.saturating_mul(MAX_EXPANSION) {
+        return Err(fail(format!(
+            "{claim}, more than its {file_len} bytes can hold: the file is cut short or its header damaged"
+        )));
+    }
+    let image = image::DynamicImage::from_decoder(decoder).map_err(|e| fail(e.to_string()))?;
     let colour = image.color().has_color();
     let rgb = image.to_rgb8();
     let (width, height) = rgb.dimensions();
-    let plane = (width * height) as usize;
+    let plane = width as usize * height as usize;
     let mut planes = vec![0u8; 3 * plane];
     for (i, pixel) in rgb.pixels().enumerate() {
         for c in 0..3 {
