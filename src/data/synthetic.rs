@@ -7,8 +7,12 @@
 use super::{DataSource, Dataset, Diagnostic, Rng, Split};
 use crate::diag::Code;
 
-/// The most values (`images × C×H×W`) a synthetic split may hold (4 GiB of `f32`).
+/// The most values (`images × C×H×W`) a synthetic split may hold (4 GiB of `f32`); the
+/// class patterns (`classes × C×H×W`) are held to the same limit.
 const MAX_VALUES: usize = 1 << 30;
+
+/// The most classes a synthetic dataset may have: each has a pattern and a name.
+const MAX_CLASSES: usize = 1 << 20;
 
 /// Generates the dataset `DataSource::Synthetic` describes.
 pub(super) fn generate(
@@ -18,18 +22,28 @@ pub(super) fn generate(
     test: usize,
     seed: u64,
 ) -> Result<Dataset, Diagnostic> {
-    let image_len: usize = shape.iter().product();
     let invalid = |what: String| {
         Err(
             Diagnostic::error(Code::E0611, format!("invalid synthetic dataset: {what}"))
                 .hint("e.g. `synthetic:classes=10,shape=3x32x32,train=512,test=128,seed=0`"),
         )
     };
-    if classes == 0 || classes > u32::MAX as usize {
-        return invalid(format!("{classes} classes"));
+    if classes == 0 || classes > MAX_CLASSES {
+        return invalid(format!(
+            "{classes} classes (from 1 to {MAX_CLASSES} are possible)"
+        ));
     }
+    // A product past `usize` would wrap around to a small size in release builds.
+    let Some(image_len) = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)) else {
+        return invalid(format!("image shape {shape:?} is too large"));
+    };
     if image_len == 0 {
         return invalid(format!("image shape {shape:?} is empty"));
+    }
+    if classes.saturating_mul(image_len) > MAX_VALUES {
+        return invalid(format!(
+            "{classes} class patterns of {shape:?} is too large"
+        ));
     }
     if train == 0 || test == 0 {
         return invalid("both splits need at least one image".into());
@@ -204,5 +218,21 @@ mod tests {
             .starts_with("error[E0611]: cannot read `colour=red`"));
         let e = generate(0, [1, 2, 2], 1, 1, 0).unwrap_err();
         assert_eq!(e.code, Code::E0611);
+    }
+
+    /// Sizes whose product wraps around `usize`, and class counts whose patterns and
+    /// names alone would fill the memory, are errors (issue 15).
+    #[test]
+    fn sizes_past_the_limits_are_errors() {
+        let huge = (1usize << 63) + 1;
+        for (classes, shape) in [
+            (2, [huge, 2, 1]),
+            (2, [1 << 32, 1 << 32, 1]),
+            (u32::MAX as usize, [1, 1, 1]),
+            (1 << 19, [1, 64, 64]),
+        ] {
+            let e = generate(classes, shape, 1, 1, 0).unwrap_err();
+            assert_eq!(e.code, Code::E0611, "{classes} {shape:?}");
+        }
     }
 }
