@@ -75,14 +75,17 @@ impl Elab<'_> {
                 self.report(d);
                 continue;
             };
-            let Some(value) = parse_override_value(o.value.trim()) else {
-                self.report(
+            let Some(value) = parse_override_value(o.value.trim(), 0) else {
+                let mut d =
                     Diagnostic::error(Code::E0209, format!("cannot read `{}` as a value", o.value))
                         .at(o.value_span, "not a number, boolean, name or list")
                         .hint(
                             "write e.g. `--set depth=28`, `--set dropout=0.3`, `--set fusion=both`",
-                        ),
-                );
+                        );
+                if o.value.matches('[').count() > MAX_LIST_DEPTH {
+                    d = d.note(format!("lists nest at most {MAX_LIST_DEPTH} deep"));
+                }
+                self.report(d);
                 continue;
             };
             let ty = param
@@ -108,15 +111,24 @@ impl Elab<'_> {
     }
 }
 
-/// Reads a command-line value: an int, a float, `true`/`false`, a symbol, or a list.
-fn parse_override_value(text: &str) -> Option<Value> {
+/// How deeply lists may nest in a `--set` value: reading one recurses once per level,
+/// and a value of many thousand `[` (a recipe file has no argument-length limit) would
+/// overflow the stack.
+const MAX_LIST_DEPTH: usize = 32;
+
+/// Reads a command-line value at list nesting `depth`: an int, a float, `true`/`false`,
+/// a symbol, or a list.
+fn parse_override_value(text: &str, depth: usize) -> Option<Value> {
     if let Some(inner) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+        if depth >= MAX_LIST_DEPTH {
+            return None;
+        }
         if inner.trim().is_empty() {
             return Some(Value::List(Vec::new()));
         }
         return inner
             .split(',')
-            .map(|item| parse_override_value(item.trim()))
+            .map(|item| parse_override_value(item.trim(), depth + 1))
             .collect::<Option<Vec<_>>>()
             .map(Value::List);
     }
