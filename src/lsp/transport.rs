@@ -235,7 +235,18 @@ fn parse(body: &[u8]) -> Incoming {
         Some(id @ (Value::Number(_) | Value::String(_))) => id.clone(),
         _ => Value::Null,
     };
+    let has_id = value.get("id").is_some();
     match serde_json::from_value::<Message>(value) {
+        // An id lsp-server cannot hold (past 32 bits, fractional, null, an object) makes
+        // a request look like a notification, which would go unanswered.
+        Ok(Message::Notification(n)) if has_id => Incoming::Malformed(error_json(
+            id,
+            ErrorCode::InvalidRequest,
+            &format!(
+                "the id of this `{}` request is not an integer from -2^31 to 2^31-1 or a string",
+                quote(&n.method)
+            ),
+        )),
         // A response from the client to a request we never sent is ignored later.
         Ok(message) => Incoming::Message(message),
         Err(e) => Incoming::Malformed(error_json(
@@ -403,6 +414,29 @@ mod tests {
         input.extend_from_slice(frame(GOOD).as_bytes());
         let (messages, _) = read_all(input);
         assert!(is_good(&messages), "{messages:?}");
+    }
+
+    /// A request whose id lsp-server cannot hold is answered, not taken for a
+    /// notification (issue 15).
+    #[test]
+    fn requests_with_unusable_ids_are_answered() {
+        for (id, echoed) in [
+            ("1099511627776", "1099511627776"),
+            ("1.5", "1.5"),
+            ("null", "null"),
+            (r#"{"a":1}"#, "null"),
+        ] {
+            let body = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"shutdown"}}"#);
+            let (tx, rx) = channel();
+            read_loop(io::Cursor::new(frame(&body).into_bytes()), tx);
+            let Ok(Incoming::Malformed(error)) = rx.recv() else {
+                panic!("id {id}: not answered")
+            };
+            assert!(
+                error.contains("-32600") && error.contains(&format!(r#""id":{echoed}"#)),
+                "{error}"
+            );
+        }
     }
 
     #[test]
