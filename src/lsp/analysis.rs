@@ -113,17 +113,25 @@ impl FactsView<'_> {
     }
 }
 
-/// Serves open documents from memory, other files from the disk.
+/// Serves open documents from memory, other files from the disk: regular files only.
+/// The command line may read a model from a pipe, but here an `import` of a FIFO or of
+/// `/dev/stdin` (the editor's own channel to the server) would block the server.
 struct Overlay<'a> {
     docs: &'a BTreeMap<PathBuf, Document>,
 }
 
 impl Loader for Overlay<'_> {
     fn read(&mut self, path: &Path) -> std::io::Result<String> {
-        match self.docs.get(path) {
-            Some(doc) => Ok(doc.text.as_str().to_string()),
-            None => crate::driver::read_source(path),
+        if let Some(doc) = self.docs.get(path) {
+            return Ok(doc.text.as_str().to_string());
         }
+        if !std::fs::metadata(path)?.is_file() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file",
+            ));
+        }
+        crate::driver::read_source(path)
     }
 }
 
