@@ -60,6 +60,16 @@ pub fn run_stdio() -> i32 {
     server.run(&rx)
 }
 
+/// Runs the server on `input` until `exit` or its end, writing to `out`; returns the
+/// exit code as [`run_stdio`] does. The whole input is read before the first message is
+/// handled, so that what is written does not depend on timing: for tests and tools
+/// that hold the input.
+pub fn serve(input: impl std::io::BufRead, out: impl Write) -> i32 {
+    let (tx, rx) = channel();
+    transport::read_loop(input, tx);
+    Server::new(out).run(&rx)
+}
+
 type Failure = (ErrorCode, String);
 
 /// The server state: the workspace and the protocol state.
