@@ -285,6 +285,21 @@ fn bad_inputs_are_coded_errors_naming_the_file() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("error[E0508]"), "{}", text(&out));
 
+    // A network far too large for memory (360 GB of weights) is refused before
+    // anything is allocated (the process aborted).
+    let out = resc(&[
+        "infer",
+        "models/digits-resnet.resnet",
+        "--set",
+        "width=100000",
+        "--random-init",
+        "--input",
+        png.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("error[E0509]") && t.contains("GiB"), "{t}");
+
     // No weights at all is a usage error.
     let out = resc(&["infer", model, "--input", png.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));

@@ -295,6 +295,46 @@ fn a_resumed_run_validates_its_configuration_and_names_what_it_ignores() {
         t.contains("ignoring the model file") && t.contains("--data digits"),
         "{t}"
     );
+    // A byte flipped in the saved model is found by its checksum before it loads
+    // (it loaded silently and changed the accuracy).
+    let latest = std::fs::read_to_string(dir.join("checkpoints/latest")).unwrap();
+    let model = dir
+        .join("checkpoints")
+        .join(latest.trim())
+        .join("model.mpk");
+    let pristine = std::fs::read(&model).unwrap();
+    let mut flipped = pristine.clone();
+    let at = flipped.len() / 2;
+    flipped[at] ^= 0x10;
+    std::fs::write(&model, &flipped).unwrap();
+    for args in [
+        vec![
+            "eval",
+            MODEL,
+            "--data",
+            DATA,
+            "--checkpoint",
+            dir.to_str().unwrap(),
+        ],
+        vec![
+            "run",
+            MODEL,
+            "--data",
+            DATA,
+            "--resume",
+            dir.to_str().unwrap(),
+        ],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", text(&out));
+        let t = text(&out);
+        assert!(
+            t.contains("error[E0702]") && t.contains("model.mpk was changed"),
+            "{args:?}: {t}"
+        );
+    }
+    std::fs::write(&model, &pristine).unwrap();
+
     let config = dir.join("config.json");
     let text_of = std::fs::read_to_string(&config).unwrap();
     let mut v: serde_json::Value = serde_json::from_str(&text_of).unwrap();

@@ -18,6 +18,7 @@
 use super::EXIT_DEVICE;
 use super::{Exit, EXIT_USAGE};
 use crate::diag::{Code, Diagnostic};
+use crate::lower::Network;
 use burn::backend::autodiff::checkpoint::strategy::BalancedCheckpointing;
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -122,6 +123,51 @@ impl BackendArgs {
             other => Err(not_compiled_in(other)),
         }
     }
+}
+
+impl BackendArgs {
+    /// E0509 when the CPU cannot even hold the network's tensors `copies` times
+    /// (1 to run it; training keeps weights, gradients and optimiser state): a network
+    /// of hundreds of gigabytes (`--set width=100000`) is refused before the allocation
+    /// that would abort the process. GPU memory is the device's, not checked here.
+    pub(super) fn check_memory(&self, network: &Network, copies: u64) -> Result<(), Exit> {
+        if self.backend != BackendKind::Cpu {
+            return Ok(());
+        }
+        let Some(available) = available_memory() else {
+            return Ok(());
+        };
+        let needed = network.tensor_bytes().map(|b| b.saturating_mul(copies));
+        if needed.is_some_and(|n| n <= available) {
+            return Ok(());
+        }
+        let gib = |b: u64| b as f64 / f64::from(1u32 << 30);
+        let size = match network.tensor_bytes() {
+            Some(b) => format!("{:.1} GiB of weights", gib(b)),
+            None => "more weights than 64 bits can count".to_string(),
+        };
+        Err(super::fail(
+            Diagnostic::error(
+                Code::E0509,
+                format!("`{}` does not fit in memory: {size}", network.name),
+            )
+            .note(format!(
+                "{copies} cop{} needed, {:.1} GiB of memory available",
+                if copies == 1 { "y" } else { "ies" },
+                gib(available)
+            ))
+            .hint("`resc check FILE` shows the parameters per stage; choose smaller widths with `--set`"),
+            super::EXIT_USAGE,
+        ))
+    }
+}
+
+/// Memory this process may still use: Linux's `MemAvailable`, `None` elsewhere.
+fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
 }
 
 /// Which backends this binary has, for `resc devices` and E0505's note.

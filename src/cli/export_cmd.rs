@@ -47,6 +47,7 @@ pub(super) fn run(args: &ExportArgs) -> i32 {
 
 fn export(args: &ExportArgs) -> Result<(), Exit> {
     let network = super::run_cmd::compile(&args.model, &args.model.set)?;
+    args.backend.check_memory(&network, 1)?;
     let (tensors, summary, plan) = args.backend.run(Fold {
         network: &network,
         args,

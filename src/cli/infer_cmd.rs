@@ -107,6 +107,7 @@ fn infer(args: &InferArgs) -> Result<(), Exit> {
         }
     }
     let network = super::run_cmd::compile(&args.model, &args.model.set)?;
+    args.backend.check_memory(&network, 1)?;
     let input = read_input(args, network.input_shape())?;
     let logits = args.backend.run(Forward {
         network: &network,
@@ -205,10 +206,7 @@ fn load_weights<B: Backend>(
         return Err(unreadable("no such file or directory".into()));
     }
     let record = if weights.is_dir() {
-        Some(match checkpoint::latest(weights) {
-            Ok((dir, _)) => dir.join("model.mpk"),
-            Err(_) => weights.join("model.mpk"),
-        })
+        Some(checkpoint::model_file(weights).map_err(unreadable)?)
     } else if weights.extension().is_some_and(|e| e == "mpk") {
         Some(weights.to_path_buf())
     } else {

@@ -416,6 +416,8 @@ fn run_inner(args: &RunArgs) -> Result<(), Exit> {
         network: network_flag,
     };
     let network = compile(&model, &overrides)?;
+    // Weights, gradients, momentum and a copy in flight.
+    args.data.backend.check_memory(&network, 4)?;
     let data_args = DataArgs {
         data: config.data.clone(),
         data_dir: args.data.data_dir.clone(),
@@ -543,12 +545,11 @@ pub(super) fn eval(args: &EvalArgs) -> i32 {
 
 fn eval_inner(args: &EvalArgs) -> Result<(), Exit> {
     let network = compile(&args.model, &args.model.set)?;
+    args.data.backend.check_memory(&network, 1)?;
     let (_, data) = load_data(&args.data)?;
     check_fit(&network, &data)?;
-    let model_file = match checkpoint::latest(&args.checkpoint) {
-        Ok((dir, _)) => dir.join("model.mpk"),
-        Err(_) => args.checkpoint.join("model.mpk"),
-    };
+    let model_file = checkpoint::model_file(&args.checkpoint)
+        .map_err(|e| fail(Diagnostic::error(Code::E0702, e), EXIT_IO))?;
     if !model_file.is_file() {
         return Err(fail(
             Diagnostic::error(

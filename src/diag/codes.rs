@@ -66,6 +66,7 @@ codes! {
     E0506 = "E0506", "unknown weight names";
     E0507 = "E0507", "no usable GPU device";
     E0508 = "E0508", "invalid inference option";
+    E0509 = "E0509", "network too large for memory";
     E0601 = "E0601", "dataset not found";
     E0602 = "E0602", "dataset file missing or unreadable";
     E0603 = "E0603", "truncated or malformed data file";

@@ -172,6 +172,24 @@ impl Network {
         Net::new(self.plan.clone(), seed, device)
     }
 
+    /// The bytes of the network's tensors (parameters and running statistics, float32),
+    /// or `None` past `u64`: what building it allocates before any input is seen.
+    pub fn tensor_bytes(&self) -> Option<u64> {
+        self.plan.layers.iter().try_fold(0u64, |total, layer| {
+            layer
+                .spec
+                .tensor_names()
+                .iter()
+                .try_fold(total, |total, t| {
+                    let shape = layer.spec.tensor_shape(t).unwrap_or_default();
+                    let n = shape
+                        .iter()
+                        .try_fold(1u64, |n, &d| n.checked_mul(d as u64))?;
+                    total.checked_add(n.checked_mul(4)?)
+                })
+        })
+    }
+
     /// The per-sample input shape `[C, H, W]`.
     pub fn input_shape(&self) -> [usize; 3] {
         self.plan.input_shape

@@ -131,6 +131,7 @@ pub fn train<B: AutodiffBackend>(
         iteration: 0,
         metrics: Vec::new(),
         partial: (0.0, 0, 0),
+        files: Default::default(),
     };
     if let Start::Resume(dir, saved) = start {
         trainer = trainer
@@ -195,6 +196,7 @@ pub fn train<B: AutodiffBackend>(
                     iteration: trainer.iteration(),
                     metrics: state.metrics.clone(),
                     partial: (loss_sum, right, seen),
+                    files: Default::default(),
                 };
                 checkpoint::save(run, &mid, |dir| trainer.save(dir)).map_err(unwritable)?;
             }
