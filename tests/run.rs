@@ -34,6 +34,18 @@ fn temp(name: &str) -> PathBuf {
     dir
 }
 
+/// `resc run MODEL --data DATA --resume dir`.
+fn resume(dir: &Path) -> Output {
+    run(&[
+        "run",
+        MODEL,
+        "--data",
+        DATA,
+        "--resume",
+        dir.to_str().unwrap(),
+    ])
+}
+
 /// Test loss and accuracy of every epoch of a run directory.
 fn results(dir: &Path) -> Vec<(u32, String, String)> {
     let text = std::fs::read_to_string(dir.join("metrics.jsonl")).expect("metrics.jsonl");
@@ -340,14 +352,7 @@ fn a_resumed_run_validates_its_configuration_and_names_what_it_ignores() {
     let mut v: serde_json::Value = serde_json::from_str(&text_of).unwrap();
     v["batch"] = serde_json::json!(0);
     std::fs::write(&config, serde_json::to_vec(&v).unwrap()).unwrap();
-    let out = run(&[
-        "run",
-        MODEL,
-        "--data",
-        DATA,
-        "--resume",
-        dir.to_str().unwrap(),
-    ]);
+    let out = resume(&dir);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let t = text(&out);
     assert!(
@@ -363,14 +368,7 @@ fn a_resumed_run_validates_its_configuration_and_names_what_it_ignores() {
 fn resuming_without_a_checkpoint_is_a_coded_error() {
     let dir = temp("nockpt");
     std::fs::create_dir_all(&dir).unwrap();
-    let out = run(&[
-        "run",
-        MODEL,
-        "--data",
-        DATA,
-        "--resume",
-        dir.to_str().unwrap(),
-    ]);
+    let out = resume(&dir);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(text(&out).contains("error[E0702]"), "{}", text(&out));
     // A corrupt checkpoint state.
