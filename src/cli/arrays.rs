@@ -271,3 +271,121 @@ mod tests {
         assert!(normalise(&mut v, 3, 2, &[0.5, 0.5], &[]).is_err());
     }
 }
+
+/// Fuzz targets (issue 15): whatever the bytes, the readers return a value or a reason,
+/// never panic, and allocate nothing a header claims beyond what the file holds. A fixed
+/// seed and case count keep them deterministic and within a few seconds in CI; raise
+/// `PROPTEST_CASES` to hunt longer.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngSeed};
+
+    fn config() -> Config {
+        Config {
+            cases: 256,
+            rng_seed: RngSeed::Fixed(15),
+            failure_persistence: None,
+            ..Config::default()
+        }
+    }
+
+    /// A well-formed float32 `.npy` file of `values` with `shape`.
+    fn npy(values: &[f32], shape: &str) -> Vec<u8> {
+        let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
+        while (10 + header.len() + 1) % 64 != 0 {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut out = b"\x93NUMPY\x01\x00".to_vec();
+        out.extend((header.len() as u16).to_le_bytes());
+        out.extend(header.as_bytes());
+        out.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+        out
+    }
+
+    fn file_with(bytes: &[u8], name: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        std::fs::write(dir.path().join(name), bytes).expect("written");
+        dir
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        /// Arbitrary bytes, and a valid array with bytes flipped, cut or appended.
+        #[test]
+        fn npy_reader_never_panics(
+            noise in prop::collection::vec(any::<u8>(), 0..300),
+            at in any::<prop::sample::Index>(),
+            byte in any::<u8>(),
+            cut in 0usize..40,
+        ) {
+            let _ = read_npy(&noise);
+            let mut good = npy(&[0.5; 12], "(3, 4)");
+            let i = at.index(good.len());
+            good[i] = byte;
+            let _ = read_npy(&good);
+            good.truncate(good.len().saturating_sub(cut));
+            let _ = read_npy(&good);
+            good.extend(&noise);
+            let _ = read_npy(&good);
+        }
+
+        /// Shapes claiming any number of values, overflowing or not.
+        #[test]
+        fn npy_shape_claims_are_checked(dims in prop::collection::vec(any::<u64>(), 0..5)) {
+            let shape = format!(
+                "({})",
+                dims.iter().map(|d| format!("{d},")).collect::<String>()
+            );
+            let bytes = npy(&[1.0; 4], &shape);
+            if let Ok((values, shape)) = read_npy(&bytes) {
+                prop_assert_eq!(values.len(), shape.iter().product::<usize>());
+            }
+        }
+
+        /// Safetensors files: arbitrary bytes, and a valid file with a corrupted header
+        /// (lengths and offsets claiming more than the file holds).
+        #[test]
+        fn safetensors_reader_never_panics(
+            noise in prop::collection::vec(any::<u8>(), 0..200),
+            at in any::<prop::sample::Index>(),
+            byte in any::<u8>(),
+        ) {
+            let dir = file_with(&noise, "x.safetensors");
+            let _ = read_safetensors(&dir.path().join("x.safetensors"));
+            let mut good = tensors_to_safetensors(
+                vec![("input".into(), vec![1, 2, 2], vec![1.0, 2.0, 3.0, 4.0])],
+                None,
+            )
+            .expect("serialises");
+            let i = at.index(good.len());
+            good[i] = byte;
+            std::fs::write(dir.path().join("x.safetensors"), &good).expect("written");
+            let _ = read_safetensors(&dir.path().join("x.safetensors"));
+        }
+
+        /// Images: arbitrary bytes behind .png and .jpg names, and a valid PNG mutated.
+        #[test]
+        fn image_reader_never_panics(
+            noise in prop::collection::vec(any::<u8>(), 0..200),
+            at in any::<prop::sample::Index>(),
+            byte in any::<u8>(),
+        ) {
+            for name in ["x.png", "x.jpg"] {
+                let dir = file_with(&noise, name);
+                let _ = read_image(&dir.path().join(name), [1, 8, 8]);
+            }
+            let mut png = Vec::new();
+            image::GrayImage::new(8, 8)
+                .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+                .expect("encodes");
+            let i = at.index(png.len());
+            png[i] = byte;
+            let dir = file_with(&png, "x.png");
+            let _ = read_image(&dir.path().join("x.png"), [3, 8, 8]);
+        }
+    }
+}
