@@ -89,8 +89,15 @@ fn pipeline_over_the_zoo() {
     for model in files(Path::new("models"), "resnet") {
         let compilation =
             compile_file(&model, &Options::default(), &mut FsLoader).expect("readable");
-        let Ok(mut checked) = compilation.result else {
-            continue; // Block libraries define no network.
+        let mut checked = match compilation.result {
+            Ok(checked) => checked,
+            // Block libraries define no network (E0213); any other failure is a bug.
+            Err(diags) if diags.iter().all(|d| d.code == resc::diag::Code::E0213) => continue,
+            Err(diags) => panic!(
+                "{} does not compile:\n{}",
+                model.display(),
+                resc::diag::render::to_string(&compilation.sources, &diags)
+            ),
         };
         let before = resc::check::check(&checked.elaborated.graph).expect("checks");
         let params = |info: &resc::check::Info| info.costs.values().map(|c| c.params).sum::<u64>();
