@@ -387,7 +387,7 @@ fn plain_chain(net: &Net<B>, other: &str) -> Vec<String> {
 /// fold` rewrites the snapshots.
 #[test]
 fn inference_pass_snapshots() {
-    let bless = std::env::var_os("RESC_BLESS").is_some();
+    let bless = std::env::var_os("RESC_BLESS").is_some_and(|v| v == "1");
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/inference-passes");
     let mut inputs: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()

@@ -24,7 +24,7 @@ fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
 
 #[test]
 fn pass_snapshots() {
-    let bless = std::env::var_os("RESC_BLESS").is_some();
+    let bless = std::env::var_os("RESC_BLESS").is_some_and(|v| v == "1");
     let mut failures = Vec::new();
     let inputs = files(Path::new("tests/passes"), "resnet");
     assert!(
