@@ -347,6 +347,21 @@ fn a_resumed_run_validates_its_configuration_and_names_what_it_ignores() {
     }
     std::fs::write(&model, &pristine).unwrap();
 
+    // A state.json whose batch lies past the epoch's end (or whose numbers disagree).
+    let state_file = model.with_file_name("state.json");
+    let original = std::fs::read_to_string(&state_file).unwrap();
+    let mut state: serde_json::Value = serde_json::from_str(&original).unwrap();
+    state["batch"] = serde_json::json!(1000);
+    std::fs::write(&state_file, serde_json::to_vec(&state).unwrap()).unwrap();
+    let out = resume(&dir);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("error[E0702]") && t.contains("batch 1000"),
+        "{t}"
+    );
+    std::fs::write(&state_file, original).unwrap();
+
     let config = dir.join("config.json");
     let text_of = std::fs::read_to_string(&config).unwrap();
     let mut v: serde_json::Value = serde_json::from_str(&text_of).unwrap();

@@ -134,6 +134,24 @@ pub fn train<B: AutodiffBackend>(
         files: Default::default(),
     };
     if let Start::Resume(dir, saved) = start {
+        // The state must describe this run: a batch inside an epoch, as many iterations
+        // as the epochs and batches done, and the metrics of every finished epoch.
+        let expected = u64::from(saved.epoch)
+            .checked_mul(steps as u64)
+            .and_then(|i| i.checked_add(saved.batch as u64));
+        if saved.batch >= steps.max(1)
+            || expected != Some(saved.iteration)
+            || saved.metrics.len() != saved.epoch as usize
+        {
+            return Err(unreadable_checkpoint(format!(
+                "{}: its state.json (epoch {}, batch {}, iteration {}, {} epochs of metrics) does not fit this run's {steps} batches an epoch",
+                dir.display(),
+                saved.epoch,
+                saved.batch,
+                saved.iteration,
+                saved.metrics.len()
+            )));
+        }
         trainer = trainer
             .load(&dir, saved.iteration)
             .map_err(|e| unreadable_checkpoint(format!("{}: {e}", dir.display())))?;
