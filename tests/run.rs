@@ -348,28 +348,23 @@ fn a_resumed_run_validates_its_configuration_and_names_what_it_ignores() {
     std::fs::write(&model, &pristine).unwrap();
 
     // A state.json whose batch lies past the epoch's end (or whose numbers disagree).
-    let state_file = model.with_file_name("state.json");
-    let original = std::fs::read_to_string(&state_file).unwrap();
-    let mut state: serde_json::Value = serde_json::from_str(&original).unwrap();
-    state["batch"] = serde_json::json!(1000);
-    std::fs::write(&state_file, serde_json::to_vec(&state).unwrap()).unwrap();
-    let out = resume(&dir);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    let t = text(&out);
+    // Sets `batch` in a JSON file of the run, resumes, and puts the file back.
+    let resume_with_batch = |file: &Path, batch: u64| -> String {
+        let original = std::fs::read_to_string(file).unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(&original).unwrap();
+        v["batch"] = serde_json::json!(batch);
+        std::fs::write(file, serde_json::to_vec(&v).unwrap()).unwrap();
+        let out = resume(&dir);
+        assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+        std::fs::write(file, original).unwrap();
+        text(&out)
+    };
+    let t = resume_with_batch(&model.with_file_name("state.json"), 1000);
     assert!(
         t.contains("error[E0702]") && t.contains("batch 1000"),
         "{t}"
     );
-    std::fs::write(&state_file, original).unwrap();
-
-    let config = dir.join("config.json");
-    let text_of = std::fs::read_to_string(&config).unwrap();
-    let mut v: serde_json::Value = serde_json::from_str(&text_of).unwrap();
-    v["batch"] = serde_json::json!(0);
-    std::fs::write(&config, serde_json::to_vec(&v).unwrap()).unwrap();
-    let out = resume(&dir);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    let t = text(&out);
+    let t = resume_with_batch(&dir.join("config.json"), 0);
     assert!(
         t.contains("error[E0702]")
             && t.contains("batch must be at least 1")

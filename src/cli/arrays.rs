@@ -173,10 +173,12 @@ pub(super) fn write_2d(path: &Path, values: &[f32], shape: &[usize; 2]) -> Resul
 }
 
 fn npy_bytes(values: &[f32], shape: &[usize; 2]) -> Vec<u8> {
-    let mut header = format!(
-        "{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {}), }}",
-        shape[0], shape[1]
-    );
+    npy_with_shape(values, &format!("({}, {})", shape[0], shape[1]))
+}
+
+/// A float32 `.npy` file of `values` whose header says `shape` (a Python tuple).
+fn npy_with_shape(values: &[f32], shape: &str) -> Vec<u8> {
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
     // Pad so that the data starts at a multiple of 64 bytes, ending with a newline.
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
@@ -240,12 +242,7 @@ mod tests {
         // A header claiming more values than the file holds (here 2^58 + 1 rows, whose
         // byte count wraps around 2^64 to exactly the file's size) is an error, not an
         // allocation of exabytes.
-        let header =
-            "{'descr': '<f4', 'fortran_order': False, 'shape': (288230376151711745, 1, 8, 8), }\n";
-        let mut huge = b"\x93NUMPY\x01\x00".to_vec();
-        huge.extend((header.len() as u16).to_le_bytes());
-        huge.extend(header.as_bytes());
-        huge.extend([0u8; 256]);
+        let huge = npy_with_shape(&[0.0; 64], "(288230376151711745, 1, 8, 8)");
         let err = read_npy(&huge).unwrap_err();
         assert!(
             err.contains("claims shape [288230376151711745, 1, 8, 8]"),
@@ -291,20 +288,6 @@ mod fuzz {
         }
     }
 
-    /// A well-formed float32 `.npy` file of `values` with `shape`.
-    fn npy(values: &[f32], shape: &str) -> Vec<u8> {
-        let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
-        while (10 + header.len() + 1) % 64 != 0 {
-            header.push(' ');
-        }
-        header.push('\n');
-        let mut out = b"\x93NUMPY\x01\x00".to_vec();
-        out.extend((header.len() as u16).to_le_bytes());
-        out.extend(header.as_bytes());
-        out.extend(values.iter().flat_map(|v| v.to_le_bytes()));
-        out
-    }
-
     fn file_with(bytes: &[u8], name: &str) -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("a temporary directory");
         std::fs::write(dir.path().join(name), bytes).expect("written");
@@ -323,7 +306,7 @@ mod fuzz {
             cut in 0usize..40,
         ) {
             let _ = read_npy(&noise);
-            let mut good = npy(&[0.5; 12], "(3, 4)");
+            let mut good = npy_with_shape(&[0.5; 12], "(3, 4)");
             let i = at.index(good.len());
             good[i] = byte;
             let _ = read_npy(&good);
@@ -340,7 +323,7 @@ mod fuzz {
                 "({})",
                 dims.iter().map(|d| format!("{d},")).collect::<String>()
             );
-            let bytes = npy(&[1.0; 4], &shape);
+            let bytes = npy_with_shape(&[1.0; 4], &shape);
             if let Ok((values, shape)) = read_npy(&bytes) {
                 prop_assert_eq!(values.len(), shape.iter().product::<usize>());
             }
