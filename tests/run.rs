@@ -693,6 +693,13 @@ mod wgpu {
         let _ = std::fs::remove_dir_all(&cpu);
     }
 
+    /// What a successful `resc ARGS --format json` printed.
+    fn json_of(args: &[&str]) -> serde_json::Value {
+        let out = run(args);
+        assert!(out.status.success(), "{}", text(&out));
+        serde_json::from_slice(&out.stdout).expect("the command prints JSON")
+    }
+
     /// One epoch of `GPU_MODEL` on wgpu, with `extra` flags; returns the run directory.
     fn train_gpu_model(name: &str, extra: &[&str]) -> PathBuf {
         let dir = temp(name);
@@ -735,7 +742,7 @@ mod wgpu {
         assert_eq!(results(&recomputed), results(&dir));
 
         for backend in ["wgpu", "cpu"] {
-            let out = run(&[
+            let v = json_of(&[
                 "eval",
                 GPU_MODEL,
                 "--data",
@@ -747,9 +754,6 @@ mod wgpu {
                 "--format",
                 "json",
             ]);
-            assert!(out.status.success(), "{}", text(&out));
-            let v: serde_json::Value =
-                serde_json::from_slice(&out.stdout).expect("eval prints JSON");
             let evaluated = v["accuracy"].as_f64().expect("accuracy");
             assert!(
                 (evaluated - accuracy).abs() < 1e-9,
@@ -762,7 +766,7 @@ mod wgpu {
             .save(&png)
             .unwrap();
         let logits = |backend: &str| -> Vec<f64> {
-            let out = run(&[
+            let v = json_of(&[
                 "infer",
                 GPU_MODEL,
                 "--weights",
@@ -774,9 +778,6 @@ mod wgpu {
                 "--format",
                 "json",
             ]);
-            assert!(out.status.success(), "{}", text(&out));
-            let v: serde_json::Value =
-                serde_json::from_slice(&out.stdout).expect("infer prints JSON");
             serde_json::from_value(v["logits"][0].clone()).expect("logits")
         };
         let (gpu, cpu) = (logits("wgpu"), logits("cpu"));

@@ -123,9 +123,7 @@ impl BackendArgs {
             other => Err(not_compiled_in(other)),
         }
     }
-}
 
-impl BackendArgs {
     /// E0509 when the CPU cannot even hold the network's tensors `copies` times
     /// (1 to run it; training keeps weights, gradients and optimiser state): a network
     /// of hundreds of gigabytes (`--set width=100000`) is refused before the allocation
