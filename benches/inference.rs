@@ -1,9 +1,9 @@
-//! Inference speed before and after the weight passes (`Net::fold_for_inference`: BN,
-//! λ and α folded into convolutions, ReLU fused, then kernel selection: 3×3 stride-1
-//! convolutions on Winograd F(4×4, 3×3), the others on im2col + gemm, bias, residual
-//! additions and ReLU in the kernels' epilogue, max pooling on the CPU kernel;
-//! `Net::reparameterise_plain`: residuals removed too, where
-//! exact), evaluation mode on the CPU backend:
+//! Inference speed before and after the weight passes (`Pipeline` with
+//! `Goal::Inference`: BN, λ and α folded into convolutions, ReLU fused, then kernel
+//! selection: 3×3 stride-1 convolutions on Winograd F(4×4, 3×3), the others on im2col +
+//! gemm, bias, residual additions and ReLU in the kernels' epilogue, max pooling on the
+//! CPU kernel; `Goal::Plain`: residuals removed too, where exact), evaluation mode on the
+//! CPU backend:
 //! ResNet-50 and RepVGG-A0 (whose branches merge into one conv per block) at batch 8 on
 //! 224×224, WRN-16-8 and ResNet-20 (which re-parameterisation turns into a plain chain)
 //! at batch 128 on 32×32. Throughput is
@@ -17,6 +17,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use resc::lower::Net;
+use resc::passes::{Goal, Pipeline};
 use std::hint::black_box;
 use std::path::Path;
 
@@ -55,10 +56,10 @@ fn inference(c: &mut Criterion) {
         group.throughput(Throughput::Elements(batch as u64));
         let (net, x) = model(file, batch);
         group.bench_function("plain", |b| b.iter(|| forward(&net, &x)));
-        let (folded, report) = net.clone().fold_for_inference();
+        let (folded, report) = Pipeline::for_backend::<B>(Goal::Inference).run_net(net.clone());
         eprintln!("{name} folded: {report:?}");
         group.bench_function("folded", |b| b.iter(|| forward(&folded, &x)));
-        let (chain, report) = net.reparameterise_plain();
+        let (chain, report) = Pipeline::for_backend::<B>(Goal::Plain).run_net(net);
         if report.residuals > 0 {
             eprintln!("{name} plain chain: {report:?}");
             group.bench_function("plain-chain", |b| b.iter(|| forward(&chain, &x)));

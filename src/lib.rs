@@ -2,8 +2,11 @@
 //!
 //! The pipeline runs in one direction, each phase in its own module:
 //! `source`/`diag` → [`syntax`] (pest grammar → AST) → [`elab`] (AST → IR) → [`ir`]
-//! → [`check`] (shapes, costs) → [`passes`] (graph optimisation) → `lower` (IR → Burn
-//! module, weights, inference passes; feature `cpu`) → `train` (the run loop) → [`cli`].
+//! → [`check`] (shapes, costs) → `lower` (IR → Burn module and its executor, weights;
+//! feature `cpu`) → [`passes`] (the one pass manager: graph passes on the IR before
+//! lowering, weight passes on the lowered net) → `train` (the run loop) → [`cli`].
+//! Graph passes use only `ir` and `check` (the front end has them without Burn); weight
+//! passes use `lower`, which never uses `passes`.
 //! [`driver`] runs the front end on files; [`fmt`] and [`lsp`] work on the syntax tree and
 //! the front end's results; [`data`] reads datasets. A module uses only what is to its
 //! left. Every problem, at compile time or at run time, is a [`diag::Diagnostic`] and only

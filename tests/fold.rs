@@ -1,5 +1,5 @@
-//! Inference folding (`Net::fold_for_inference`: BN into convs, λ and α into convs,
-//! ReLU fused) computes what the unfolded net computes, for every network of the zoo,
+//! Inference folding (the weight passes of `Pipeline` with `Goal::Inference`: BN into
+//! convs, λ and α into convs, ReLU fused) computes what the unfolded net computes, for every network of the zoo,
 //! with random weights and non-trivial BN statistics.
 #![cfg(feature = "cpu")]
 
@@ -8,6 +8,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
 use burn_store::SafetensorsStore;
 use resc::lower::{NameMap, Net, Network};
+use resc::passes::{Goal, Pipeline};
 use std::path::Path;
 
 type B = Flex;
@@ -77,8 +78,12 @@ fn compile(file: &str) -> Network {
 }
 
 /// Max |folded − plain| / max |plain| over a batch, and the fold report, for
-/// `fold_for_inference` or (`plain`) `reparameterise_plain`.
-fn compare_with(network: &Network, seed: u64, plain_chain: bool) -> (f32, resc::lower::FoldReport) {
+/// the inference pipeline or (`plain`) the plain-chain pipeline.
+fn compare_with(
+    network: &Network,
+    seed: u64,
+    plain_chain: bool,
+) -> (f32, resc::passes::FoldReport) {
     let device = Default::default();
     B::seed(&device, seed);
     let mut net = network.build::<B>(&device);
@@ -87,9 +92,9 @@ fn compare_with(network: &Network, seed: u64, plain_chain: bool) -> (f32, resc::
     let x = Tensor::<B, 4>::random([1, c, h, w], Distribution::Normal(0.0, 1.0), &device);
     let plain: Vec<f32> = net.forward(x.clone()).into_data().to_vec().unwrap();
     let (folded, report) = if plain_chain {
-        net.reparameterise_plain()
+        Pipeline::for_backend::<B>(Goal::Plain).run_net(net)
     } else {
-        net.fold_for_inference()
+        Pipeline::for_backend::<B>(Goal::Inference).run_net(net)
     };
     let out: Vec<f32> = folded.forward(x).into_data().to_vec().unwrap();
     assert_eq!(plain.len(), out.len());
@@ -120,7 +125,7 @@ fn small_zoo() -> std::path::PathBuf {
     dir
 }
 
-fn compare(network: &Network, seed: u64) -> (f32, resc::lower::FoldReport) {
+fn compare(network: &Network, seed: u64) -> (f32, resc::passes::FoldReport) {
     compare_with(network, seed, false)
 }
 
@@ -200,7 +205,7 @@ fn folding_removes_bn_relu_and_lambda_steps() {
         "{report:?}"
     );
     let device = Default::default();
-    let (folded, _) = network.build::<B>(&device).reparameterise_plain();
+    let (folded, _) = Pipeline::for_backend::<B>(Goal::Plain).run_net(network.build::<B>(&device));
     let kernels = plain_chain(&folded, "ZeroPad");
     assert_eq!(kernels.iter().filter(|k| k.starts_with("Conv")).count(), 19);
     // WResNet-10: λ after conv → BN → ReLU folds when λ ≥ 0 and stays otherwise.
@@ -335,7 +340,7 @@ fn repvgg_branches_merge_into_one_convolution_per_block() {
         (44, 22, 22),
         "{report:?}"
     );
-    let (folded, _) = net.fold_for_inference();
+    let (folded, _) = Pipeline::for_backend::<B>(Goal::Inference).run_net(net);
     assert_eq!(learned(&folded), 8_309_384, "deployed parameters");
     let kernels = plain_chain(&folded, "BatchNorm");
     let convs: Vec<&String> = kernels.iter().filter(|k| k.starts_with("Conv")).collect();
@@ -409,9 +414,9 @@ fn inference_pass_snapshots() {
         randomise(&mut net, seed as u64);
         let before = net.plan().to_string();
         let (after, report) = if plain {
-            net.reparameterise_plain()
+            Pipeline::for_backend::<B>(Goal::Plain).run_net(net)
         } else {
-            net.fold_for_inference()
+            Pipeline::for_backend::<B>(Goal::Inference).run_net(net)
         };
         let actual = format!("before:\n{before}\nafter: {report}\n{}", after.plan());
         let snapshot = input.with_extension("plan");

@@ -13,6 +13,7 @@ use super::infer_cmd::WeightsArgs;
 use super::{fail, Exit, ModelArgs, EXIT_IO, EXIT_OK};
 use crate::diag::{Code, Diagnostic};
 use crate::lower::Network;
+use crate::passes::{Goal, Pipeline};
 use crate::train::checkpoint;
 use burn::tensor::backend::Backend;
 use std::collections::HashMap;
@@ -46,7 +47,7 @@ pub(super) fn run(args: &ExportArgs) -> i32 {
 }
 
 fn export(args: &ExportArgs) -> Result<(), Exit> {
-    let network = super::run_cmd::compile(&args.model, &args.model.set)?;
+    let network = super::run_cmd::compile(&args.model, &args.model.set, Goal::Inference)?;
     args.backend.check_memory(&network, 1)?;
     let (tensors, summary, plan) = args.backend.run(Fold {
         network: &network,
@@ -99,11 +100,12 @@ impl OnBackend for Fold<'_> {
         let (net, summary) = if args.no_fold {
             (net, "not folded".to_string())
         } else {
-            let (net, r) = if args.plain {
-                net.reparameterise_plain()
+            let goal = if args.plain {
+                Goal::Plain
             } else {
-                net.fold_for_inference()
+                Goal::Inference
             };
+            let (net, r) = Pipeline::for_backend::<B>(goal).run_net(net);
             (net, r.to_string())
         };
         let tensors = net

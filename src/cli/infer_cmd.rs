@@ -12,6 +12,7 @@ use super::backend::{BackendArgs, OnBackend};
 use super::{fail, Exit, Format, ModelArgs, EXIT_DIAGNOSTICS, EXIT_IO, EXIT_OK, EXIT_USAGE};
 use crate::diag::{render, Code, Diagnostic, Severity};
 use crate::lower::{LoadReport, Net, Network};
+use crate::passes::{Goal, Pipeline};
 use crate::train::checkpoint;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
@@ -106,7 +107,7 @@ fn infer(args: &InferArgs) -> Result<(), Exit> {
             ));
         }
     }
-    let network = super::run_cmd::compile(&args.model, &args.model.set)?;
+    let network = super::run_cmd::compile(&args.model, &args.model.set, Goal::Inference)?;
     args.backend.check_memory(&network, 1)?;
     let input = read_input(args, network.input_shape())?;
     let logits = args.backend.run(Forward {
@@ -154,7 +155,7 @@ impl OnBackend for Forward<'_> {
         let net = if args.no_fold {
             net
         } else {
-            net.fold_for_inference().0
+            Pipeline::for_backend::<B>(Goal::Inference).run_net(net).0
         };
         let x = Tensor::<B, 4>::from_data(TensorData::new(input.values, input.shape), device);
         let y = net.forward(x);

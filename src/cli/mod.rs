@@ -8,7 +8,7 @@ use crate::check::Report;
 use crate::diag::{self, Code, Diagnostic, ALL_CODES};
 use crate::driver::{self, Compilation, FsLoader, Options};
 use crate::ir::{Graph, Op};
-use crate::passes::{self, PassReport};
+use crate::passes::{Goal, PassReport, Pipeline, Target};
 use crate::source::{SourceMap, Span};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
@@ -243,13 +243,9 @@ fn print_diagnostics(sources: &SourceMap, diags: &[Diagnostic]) {
     }
 }
 
-/// Runs the inference pipeline on a checked model and re-checks the result.
+/// Runs the inference pipeline's graph passes on a checked model and re-checks it.
 fn optimise(checked: &mut crate::driver::Checked) -> Vec<PassReport> {
-    let reports = passes::run_pipeline(&mut checked.elaborated.graph, &passes::inference());
-    if let Ok(info) = crate::check::check(&checked.elaborated.graph) {
-        checked.info = info;
-    }
-    reports
+    Pipeline::new(Goal::Inference, Target::Cpu).optimise(checked)
 }
 
 fn passes_table(reports: &[PassReport]) -> String {
@@ -383,15 +379,12 @@ fn graph(
                 // The plan is the same on every backend but for the CPU's kernel
                 // selection, so it is built on the CPU whatever `--backend` says.
                 let target = match backend {
-                    backend::BackendKind::Cpu => crate::lower::Target::Cpu,
-                    _ => crate::lower::Target::Gpu,
+                    backend::BackendKind::Cpu => Target::Cpu,
+                    _ => Target::Gpu,
                 };
-                let (net, report) = if plain {
-                    net.reparameterise_plain_for(target)
-                } else {
-                    net.fold_for(target)
-                };
-                if target == crate::lower::Target::Gpu {
+                let goal = if plain { Goal::Plain } else { Goal::Inference };
+                let (net, report) = Pipeline::new(goal, target).run_net(net);
+                if target == Target::Gpu {
                     println!(
                         "# backend {}: every step on Burn's kernels (no CPU kernel selection)",
                         backend.name()

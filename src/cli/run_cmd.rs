@@ -6,7 +6,8 @@ use super::{fail, Exit, ModelArgs, EXIT_DATA, EXIT_DIAGNOSTICS, EXIT_IO, EXIT_OK
 use crate::data::{self, DataSource, Dataset};
 use crate::diag::{Code, Diagnostic};
 use crate::driver::Options;
-use crate::lower::{self, Network};
+use crate::lower::Network;
+use crate::passes::{Goal, Pipeline, Target};
 use crate::train::checkpoint;
 use crate::train::config::{OptimizerKind, Schedule, TrainConfig};
 use crate::train::run::{self, Start};
@@ -139,13 +140,22 @@ pub(super) struct EvalArgs {
     format: super::Format,
 }
 
-/// Compiles the model with `overrides` (`--set`), printing any diagnostics.
-pub(super) fn compile(model: &ModelArgs, overrides: &[String]) -> Result<Network, Exit> {
+/// Compiles the model with `overrides` (`--set`) and runs the graph passes of `goal`'s
+/// pipeline on it, printing any diagnostics.
+pub(super) fn compile(
+    model: &ModelArgs,
+    overrides: &[String],
+    goal: Goal,
+) -> Result<Network, Exit> {
     let options = Options {
         network: model.network.clone(),
         overrides: overrides.to_vec(),
     };
-    lower::network_from_file(&model.file, &options).map_err(|e| {
+    // The graph passes are the same on every target; the weight passes, which depend on
+    // it, run on the built net.
+    let pipeline = Pipeline::new(goal, Target::Cpu);
+    let compiled = pipeline.network(&model.file, &options);
+    compiled.map(|(network, _)| network).map_err(|e| {
         eprint!("{e}");
         if e.diagnostics.iter().all(|d| d.code == Code::E0103) {
             EXIT_IO
@@ -340,7 +350,7 @@ fn run_inner(args: &RunArgs) -> Result<(), Exit> {
             (dir.clone(), config, Start::Resume(ckpt, state))
         }
         None => {
-            let mut network = compile(&args.model, &args.model.set)?;
+            let mut network = compile(&args.model, &args.model.set, Goal::Training)?;
             let mut set = args.model.set.clone();
             // The recipe's dropout is the network's `dropout` parameter, unless `--set`
             // gives it.
@@ -350,7 +360,7 @@ fn run_inner(args: &RunArgs) -> Result<(), Exit> {
                     .any(|s| s.split('=').next().map(str::trim) == Some("dropout"))
                 {
                     set.push(format!("dropout={p}"));
-                    network = compile(&args.model, &set)?;
+                    network = compile(&args.model, &set, Goal::Training)?;
                 }
             }
             let (source, data) = load_data(&args.data)?;
@@ -415,7 +425,7 @@ fn run_inner(args: &RunArgs) -> Result<(), Exit> {
         set: overrides.clone(),
         network: network_flag,
     };
-    let network = compile(&model, &overrides)?;
+    let network = compile(&model, &overrides, Goal::Training)?;
     // Weights, gradients, momentum and a copy in flight.
     args.data.backend.check_memory(&network, 4)?;
     let data_args = DataArgs {
@@ -544,7 +554,7 @@ pub(super) fn eval(args: &EvalArgs) -> i32 {
 }
 
 fn eval_inner(args: &EvalArgs) -> Result<(), Exit> {
-    let network = compile(&args.model, &args.model.set)?;
+    let network = compile(&args.model, &args.model.set, Goal::Training)?;
     args.data.backend.check_memory(&network, 1)?;
     let (_, data) = load_data(&args.data)?;
     check_fit(&network, &data)?;

@@ -2,8 +2,12 @@
 //! reference implementations compute, on any Burn backend (flex on the CPU by default,
 //! CUDA with the `cuda` feature).
 //!
-//! Architecture invariant: Burn is reached only from here (and from training). The
-//! front end never depends on this module; it is compiled only with the `cpu` feature.
+//! Architecture invariants: Burn is reached only from here, from the weight passes of
+//! `crate::passes` and from training. Lowering only lowers — it builds a net and runs
+//! its plan; the passes that rewrite a lowered net with its weights (folding, branch
+//! merging, residual removal, kernel selection) are in `crate::passes`, which uses this
+//! module, never the other way round. The front end never depends on this module; it is
+//! compiled only with the `cpu` feature.
 //!
 //! ```no_run
 //! use burn::backend::Flex;
@@ -14,18 +18,14 @@
 //! assert_eq!(net.forward(x).dims(), [2, 10]);
 //! ```
 
-mod branches;
-mod fold;
-mod host;
+pub(crate) mod host;
 mod init;
 pub mod layers;
 mod net;
 pub mod ops;
 pub mod plan;
-mod reparam;
 pub mod weights;
 
-pub use fold::{FoldReport, Target};
 pub use layers::Layer;
 pub use net::{Net, ScaleParam};
 pub use plan::Plan;
@@ -73,6 +73,20 @@ impl fmt::Display for CompileError {
 
 impl std::error::Error for CompileError {}
 
+impl CompileError {
+    /// The model file at `path` could not be read (E0103).
+    pub fn unreadable(path: &Path, error: &std::io::Error) -> CompileError {
+        let unreadable = Diagnostic::error(
+            Code::E0103,
+            format!("cannot read `{}`: {error}", path.display()),
+        );
+        CompileError {
+            rendered: unreadable.to_string() + "\n",
+            diagnostics: vec![unreadable],
+        }
+    }
+}
+
 /// The network of model source text, ready to build: the front end
 /// ([`driver::compile_text`]) and then the execution plan. Imports resolve against the
 /// current directory.
@@ -80,28 +94,20 @@ pub fn network_from_text(source: &str) -> Result<Network, CompileError> {
     let path = Path::new("<source>");
     let compilation =
         driver::compile_text(path, source.to_string(), &Options::default(), &mut FsLoader);
-    finish(compilation)
+    network_from_compilation(compilation)
 }
 
 /// The network of the model file at `path` (with `--set`-style overrides in `options`):
 /// [`driver::compile_file`] and then the execution plan.
 pub fn network_from_file(path: &Path, options: &Options) -> Result<Network, CompileError> {
     match driver::compile_file(path, options, &mut FsLoader) {
-        Ok(compilation) => finish(compilation),
-        Err(e) => {
-            let unreadable = Diagnostic::error(
-                Code::E0103,
-                format!("cannot read `{}`: {e}", path.display()),
-            );
-            Err(CompileError {
-                rendered: unreadable.to_string() + "\n",
-                diagnostics: vec![unreadable],
-            })
-        }
+        Ok(compilation) => network_from_compilation(compilation),
+        Err(e) => Err(CompileError::unreadable(path, &e)),
     }
 }
 
-fn finish(compilation: driver::Compilation) -> Result<Network, CompileError> {
+/// The network of a finished compilation (after any graph passes), or its diagnostics.
+pub fn network_from_compilation(compilation: driver::Compilation) -> Result<Network, CompileError> {
     match compilation.result {
         Ok(checked) => {
             let mut network = Network::new(

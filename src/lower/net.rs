@@ -6,6 +6,7 @@
 //! right after its last reader, moving it into that reader so that backends can reuse
 //! its buffer.
 
+use super::host::HostStep;
 use super::layers::Layer;
 use super::ops;
 use super::plan::{Kernel, Plan, Step};
@@ -21,24 +22,9 @@ pub struct Net<B: Backend> {
     pub layers: Vec<Layer<B>>,
     #[module(skip)]
     plan: Arc<Plan>,
-    /// Per step: the CPU kernel chosen for it by kernel selection (`host`), if any.
+    /// Per step: the CPU kernel chosen for it by kernel selection, if any (see `host`).
     #[module(skip)]
     host: Arc<Vec<Option<HostStep>>>,
-}
-
-/// A step that runs on `resc_kernels` (see `host`).
-#[derive(Clone, Debug)]
-pub(super) enum HostStep {
-    Conv(HostConv),
-    MaxPool(resc_kernels::MaxPool2d),
-}
-
-/// A convolution step that runs on `resc_kernels` (see `host`): its weights in the
-/// kernel's form and its bias.
-#[derive(Clone, Debug)]
-pub(super) struct HostConv {
-    pub kernel: Arc<super::host::CpuConv>,
-    pub bias: Option<Arc<Vec<f32>>>,
 }
 
 /// The learned scalar λ of a weighted residual, for optimisers that treat it apart.
@@ -82,7 +68,7 @@ impl<B: Backend> Net<B> {
     }
 
     /// The net with CPU kernels for some steps (indexed by step).
-    pub(super) fn with_host(mut self, host: Vec<Option<HostStep>>) -> Net<B> {
+    pub(crate) fn with_host(mut self, host: Vec<Option<HostStep>>) -> Net<B> {
         self.host = Arc::new(host);
         self
     }

@@ -1,23 +1,49 @@
-//! Optimisation passes over the IR. Each pass is a small module with
-//! `fn run(&mut Graph) -> bool` (did it change the graph?), listed in one ordered
-//! pipeline. Passes never change what the network computes: after every pass (in debug
-//! builds, and so in every test) the IR verifier and shape inference run again and the
-//! output shape must be unchanged.
+//! Optimisation: every rewrite that keeps what a network computes is a pass here, one
+//! file per pass, and [`Pipeline`] is the one pass manager that runs them in order.
+//! `resc check --passes`, `resc graph --opt`, `resc infer`, `resc export` and training
+//! all build a pipeline for their [`Goal`] and [`Target`] and run it; nothing else
+//! rewrites a network.
 //!
-//! Two pipelines: [`structural`] keeps the training semantics (it removes only what is
-//! an identity in training too); [`inference`] also removes what is an identity at
-//! inference time (dropout, drop_path).
+//! Two kinds of pass, run in this order:
+//! - **graph passes** ([`Pass`], `fn(&mut Graph) -> bool`: did it change the graph?)
+//!   rewrite the IR before lowering and need no weights, so the front end has them
+//!   without Burn. After every pass (in debug builds, and so in every test) the IR
+//!   verifier and shape inference run again and the output shape must be unchanged.
+//! - **weight passes** ([`WeightPass`], with the `cpu` feature) rewrite a lowered
+//!   [`Net`](crate::lower::Net) with its weights, for evaluation mode: BN, λ and α
+//!   folding (`fold_norms`), RepVGG's branch merging (`merge_branches`), RMNet's residual
+//!   removal (`remove_residuals`), and on the CPU the fusion of residual additions into
+//!   convolutions (`fuse_adds`) and kernel selection (`select_kernels`, last: it builds
+//!   the kernels from the final weights).
+//!
+//! Module direction: graph passes use `ir` and `check`; weight passes use `lower`, which
+//! never uses this module — lowering only lowers (builds and runs a plan).
 
 mod canonical;
 mod cse;
 mod dce;
-mod identity;
+mod eval_identities;
+mod no_ops;
+
+#[cfg(feature = "cpu")]
+mod fold_norms;
+#[cfg(feature = "cpu")]
+mod fuse_adds;
+#[cfg(feature = "cpu")]
+mod merge_branches;
+#[cfg(feature = "cpu")]
+mod remove_residuals;
+#[cfg(feature = "cpu")]
+mod rewrite;
+#[cfg(feature = "cpu")]
+mod select_kernels;
 
 use crate::check;
-use crate::ir::{self, Graph};
+use crate::driver::Checked;
+use crate::ir::{self, Graph, NodeId};
 use serde::Serialize;
 
-/// One pass of a pipeline.
+/// One graph pass.
 #[derive(Clone, Copy)]
 pub struct Pass {
     pub name: &'static str,
@@ -25,7 +51,7 @@ pub struct Pass {
     pub run: fn(&mut Graph) -> bool,
 }
 
-/// What one pass did.
+/// What one graph pass did.
 #[derive(Clone, Debug, Serialize)]
 pub struct PassReport {
     pub pass: &'static str,
@@ -42,12 +68,12 @@ const DCE: Pass = Pass {
 const NO_OPS: Pass = Pass {
     name: "no-ops",
     description: "remove ops that compute the identity (p = 0 dropout, 1×1 stride-1 pooling, full slices, ×1 upsampling, flatten of [C, 1, 1])",
-    run: identity::run_no_ops,
+    run: no_ops::run,
 };
 const EVAL_IDENTITIES: Pass = Pass {
     name: "eval-identities",
     description: "remove dropout and drop_path, which are identities at inference",
-    run: identity::run_eval,
+    run: eval_identities::run,
 };
 const CSE: Pass = Pass {
     name: "cse",
@@ -60,22 +86,142 @@ const CANONICAL: Pass = Pass {
     run: canonical::run,
 };
 
-/// Passes valid for training and inference.
+/// Graph passes valid for training and inference.
 pub fn structural() -> Vec<Pass> {
     vec![NO_OPS, CANONICAL, CSE, DCE]
 }
 
-/// Passes for an inference-only graph.
+/// Graph passes for an inference-only graph.
 pub fn inference() -> Vec<Pass> {
     vec![EVAL_IDENTITIES, NO_OPS, CANONICAL, CSE, DCE]
 }
 
-/// Every pass, for lookup by name.
+/// Every graph pass, for lookup by name.
 pub fn all() -> Vec<Pass> {
     vec![EVAL_IDENTITIES, NO_OPS, CANONICAL, CSE, DCE]
 }
 
-/// Runs a pipeline, re-verifying the graph after every pass in debug builds.
+/// What an optimised network is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Goal {
+    /// Training (and evaluating a checkpoint with the training graph): only the graph
+    /// passes that are identities in training too; no weight pass.
+    Training,
+    /// Inference: every graph pass, then the weight passes (folding, branch merging and,
+    /// on the CPU, add fusion and kernel selection).
+    Inference,
+    /// Inference as a plain chain where that is exact: [`Goal::Inference`] with RMNet's
+    /// residual removal after branch merging (`resc export --plain`, `graph --plain`).
+    Plain,
+}
+
+/// Where an optimised net is meant to run: the CPU's own kernels (add fusion, kernel
+/// selection) apply only to the CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// The CPU (Burn's flex backend): convolutions and pooling on `resc_kernels`.
+    Cpu,
+    /// A GPU backend (cuda, wgpu): Burn's own kernels for every step.
+    Gpu,
+}
+
+/// One weight pass (see the module documentation); [`WeightPass::run`] needs the `cpu`
+/// feature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeightPass {
+    FoldNorms,
+    MergeBranches,
+    RemoveResiduals,
+    FuseAdds,
+    SelectKernels,
+}
+
+impl WeightPass {
+    pub fn name(self) -> &'static str {
+        match self {
+            WeightPass::FoldNorms => "fold-norms",
+            WeightPass::MergeBranches => "merge-branches",
+            WeightPass::RemoveResiduals => "remove-residuals",
+            WeightPass::FuseAdds => "fuse-adds",
+            WeightPass::SelectKernels => "select-kernels",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            WeightPass::FoldNorms => {
+                "fold BN, λ and α into the convolutions before them; fuse ReLUs into them"
+            }
+            WeightPass::MergeBranches => {
+                "merge sums of parallel convs, BNs and the identity into one conv (RepVGG)"
+            }
+            WeightPass::RemoveResiduals => {
+                "turn residual blocks into plain conv chains where that is exact (RMNet)"
+            }
+            WeightPass::FuseAdds => {
+                "fuse residual additions (and the ReLU after them) into a convolution (CPU)"
+            }
+            WeightPass::SelectKernels => {
+                "run convolutions and max pooling on the CPU kernels (Winograd, gemm)"
+            }
+        }
+    }
+}
+
+/// The pass manager: the graph passes and weight passes for one goal and target, in
+/// order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pipeline {
+    pub goal: Goal,
+    pub target: Target,
+}
+
+impl Pipeline {
+    pub fn new(goal: Goal, target: Target) -> Pipeline {
+        Pipeline { goal, target }
+    }
+
+    /// The graph passes, in order.
+    pub fn graph_passes(&self) -> Vec<Pass> {
+        match self.goal {
+            Goal::Training => structural(),
+            Goal::Inference | Goal::Plain => inference(),
+        }
+    }
+
+    /// The weight passes, in order: folding runs again after each pass that can expose
+    /// new folds (a merged sum's ReLU, a removed residual's ReLU).
+    pub fn weight_passes(&self) -> Vec<WeightPass> {
+        use WeightPass::*;
+        let mut passes = match self.goal {
+            Goal::Training => return Vec::new(),
+            Goal::Inference => vec![FoldNorms, MergeBranches, FoldNorms],
+            Goal::Plain => vec![
+                FoldNorms,
+                MergeBranches,
+                FoldNorms,
+                RemoveResiduals,
+                FoldNorms,
+            ],
+        };
+        if self.target == Target::Cpu {
+            passes.extend([FuseAdds, SelectKernels]);
+        }
+        passes
+    }
+
+    /// Runs the graph passes on a checked model and checks the result again (shapes and
+    /// costs of the optimised graph).
+    pub fn optimise(&self, checked: &mut Checked) -> Vec<PassReport> {
+        let reports = run_pipeline(&mut checked.elaborated.graph, &self.graph_passes());
+        if let Ok(info) = check::check(&checked.elaborated.graph) {
+            checked.info = info;
+        }
+        reports
+    }
+}
+
+/// Runs graph passes in order, re-verifying the graph after every pass in debug builds.
 pub fn run_pipeline(graph: &mut Graph, pipeline: &[Pass]) -> Vec<PassReport> {
     let output_shape = shape_of_output(graph);
     pipeline
@@ -113,7 +259,23 @@ fn shape_of_output(graph: &Graph) -> Option<ir::Shape> {
 }
 
 /// Removes `id` after making its users read `replacement`.
-fn bypass(graph: &mut Graph, id: ir::NodeId, replacement: ir::NodeId) {
+fn bypass(graph: &mut Graph, id: NodeId, replacement: NodeId) {
     graph.replace_uses(id, replacement);
     graph.remove(id);
 }
+
+/// Bypasses each target, reading its input afresh: in a chain of no-ops the input of a
+/// later one was rewired when the earlier one was removed.
+fn bypass_all(graph: &mut Graph, targets: &[(NodeId, NodeId)]) -> bool {
+    for &(id, _) in targets {
+        if let Some(&input) = graph.inputs(id).first() {
+            bypass(graph, id, input);
+        }
+    }
+    !targets.is_empty()
+}
+
+#[cfg(feature = "cpu")]
+mod weights;
+#[cfg(feature = "cpu")]
+pub use weights::FoldReport;

@@ -1,11 +1,12 @@
-//! Identity elimination: ops that compute their input unchanged are bypassed.
+//! No-op elimination: ops that compute their input unchanged, in training and inference
+//! alike, are bypassed.
 
-use super::bypass;
+use super::bypass_all;
 use crate::check;
 use crate::ir::{Graph, NodeId, Op};
 
 /// Ops that are identities in training and inference alike.
-pub fn run_no_ops(graph: &mut Graph) -> bool {
+pub fn run(graph: &mut Graph) -> bool {
     let Ok(info) = check::check(graph) else {
         return false;
     };
@@ -42,25 +43,4 @@ pub fn run_no_ops(graph: &mut Graph) -> bool {
         })
         .collect();
     bypass_all(graph, &targets)
-}
-
-/// Dropout and drop_path, which are identities at inference.
-pub fn run_eval(graph: &mut Graph) -> bool {
-    let targets: Vec<(NodeId, NodeId)> = graph
-        .nodes()
-        .filter(|&id| matches!(graph.node(id).op, Op::Dropout { .. } | Op::DropPath { .. }))
-        .filter_map(|id| Some((id, *graph.inputs(id).first()?)))
-        .collect();
-    bypass_all(graph, &targets)
-}
-
-/// Bypasses each target, reading its input afresh: in a chain of no-ops the input of a
-/// later one was rewired when the earlier one was removed.
-fn bypass_all(graph: &mut Graph, targets: &[(NodeId, NodeId)]) -> bool {
-    for &(id, _) in targets {
-        if let Some(&input) = graph.inputs(id).first() {
-            bypass(graph, id, input);
-        }
-    }
-    !targets.is_empty()
 }

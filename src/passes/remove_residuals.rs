@@ -14,10 +14,11 @@
 //! The result is exact; the net is one addition (and for option A one slice and concat)
 //! shorter per block, and wider by `C_in` channels between the two convolutions.
 
-use super::fold::{compact, resolve};
-use super::layers::{Conv, Layer, LayerSpec};
-use super::net::Net;
-use super::plan::Kernel;
+use super::rewrite::{compact, resolve};
+use super::FoldReport;
+use crate::lower::layers::{Conv, Layer, LayerSpec};
+use crate::lower::plan::Kernel;
+use crate::lower::Net;
 use burn::module::Param;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
@@ -43,93 +44,89 @@ fn centred(kernel: &Kernel) -> Option<(usize, bool)> {
     }
 }
 
-impl<B: Backend> Net<B> {
-    /// Removes the residual additions that re-parameterisation makes exact; returns the
-    /// new net and how many blocks became plain.
-    pub(super) fn remove_residuals(self) -> (Net<B>, usize) {
-        let mut plan = self.plan().clone();
-        let n = plan.steps.len();
-        let mut layers: Vec<Option<Layer<B>>> = self.layers.into_iter().map(Some).collect();
-        let mut infos = plan.layers.clone();
-        let kernels: Vec<_> = plan.steps.iter().map(|s| s.kernel.clone()).collect();
-        let mut uses = plan.uses.clone();
-        let mut alias: Vec<usize> = (0..n).collect();
-        let mut nonneg = vec![false; n];
-        let mut merged = 0;
-        for i in 0..n {
-            let step = plan.steps[i].clone();
-            nonneg[i] = match &kernels[i] {
-                Kernel::Relu => true,
-                Kernel::Conv { relu, .. } => *relu,
-                Kernel::MaxPool { .. } | Kernel::ZeroPad { .. } | Kernel::Add => {
-                    step.inputs.iter().all(|&j| nonneg[resolve(&alias, j)])
-                }
-                _ => false,
-            };
-            if kernels[i] != Kernel::Add || step.inputs.len() != 2 || i == plan.output {
-                continue;
+/// Removes the residual additions that re-parameterisation makes exact, counting the
+/// blocks that became plain into `report`.
+pub(super) fn run<B: Backend>(net: Net<B>, report: &mut FoldReport) -> Net<B> {
+    let mut plan = net.plan().clone();
+    let n = plan.steps.len();
+    let mut layers: Vec<Option<Layer<B>>> = net.layers.into_iter().map(Some).collect();
+    let mut infos = plan.layers.clone();
+    let kernels: Vec<_> = plan.steps.iter().map(|s| s.kernel.clone()).collect();
+    let mut uses = plan.uses.clone();
+    let mut alias: Vec<usize> = (0..n).collect();
+    let mut nonneg = vec![false; n];
+    let mut merged = 0;
+    for i in 0..n {
+        let step = plan.steps[i].clone();
+        nonneg[i] = match &kernels[i] {
+            Kernel::Relu => true,
+            Kernel::Conv { relu, .. } => *relu,
+            Kernel::MaxPool { .. } | Kernel::ZeroPad { .. } | Kernel::Add => {
+                step.inputs.iter().all(|&j| nonneg[resolve(&alias, j)])
             }
-            let ins: Vec<usize> = step.inputs.iter().map(|&j| resolve(&alias, j)).collect();
-            let Some((c2, c1, x, pad)) =
-                (0..2).find_map(|r| block(&plan, &kernels, &uses, &nonneg, ins[r], ins[1 - r]))
-            else {
-                continue;
-            };
-            let (Some(l1), Some(l2)) = (plan.steps[c1].layer, plan.steps[c2].layer) else {
-                continue;
-            };
-            let (Some(Layer::Conv(conv1)), Some(Layer::Conv(conv2))) = (&layers[l1], &layers[l2])
-            else {
-                unreachable!("conv steps hold conv layers");
-            };
-            // The kernels must be odd squares centred by their padding.
-            let is_centred = |c: &Conv<B>, step: usize| {
-                let [_, _, kh, kw] = c.weight.dims();
-                matches!(kernels[step], Kernel::Conv { padding, .. } if kh == kw && kh % 2 == 1 && padding == [kh / 2, kh / 2])
-            };
-            if !is_centred(conv1, c1) || !is_centred(conv2, c2) {
-                continue;
-            }
-            let (Some(Layer::Conv(conv1)), Some(Layer::Conv(conv2))) =
-                (layers[l1].take(), layers[l2].take())
-            else {
-                unreachable!("checked above");
-            };
-            let c_in = plan.steps[x].shape[0];
-            let before = pad.map_or(0, |p| p.1);
-            let (conv1, conv2) = reserve(conv1, conv2, c_in, before);
-            let widened = conv1.weight.dims()[0];
-            layers[l1] = Some(Layer::Conv(conv1));
-            layers[l2] = Some(Layer::Conv(conv2));
-            if let LayerSpec::Conv {
-                out_channels, bias, ..
-            } = &mut infos[l1].spec
-            {
-                *out_channels = widened;
-                *bias = true;
-            }
-            if let LayerSpec::Conv { in_channels, .. } = &mut infos[l2].spec {
-                *in_channels = widened;
-            }
-            plan.steps[c1].shape[0] = widened;
-            // The addition's value is conv2's; the shortcut no longer reads x.
-            alias[i] = c2;
-            uses[c2] = uses[i];
-            match pad {
-                Some((_, _, zero_pad)) => {
-                    alias[zero_pad] = c2;
-                    uses[x] -= 1;
-                }
-                None => uses[x] -= 1,
-            }
-            nonneg[i] = false;
-            merged += 1;
+            _ => false,
+        };
+        if kernels[i] != Kernel::Add || step.inputs.len() != 2 || i == plan.output {
+            continue;
         }
-        (
-            compact(&plan, kernels, &alias, uses, layers, infos).0,
-            merged,
-        )
+        let ins: Vec<usize> = step.inputs.iter().map(|&j| resolve(&alias, j)).collect();
+        let Some((c2, c1, x, pad)) =
+            (0..2).find_map(|r| block(&plan, &kernels, &uses, &nonneg, ins[r], ins[1 - r]))
+        else {
+            continue;
+        };
+        let (Some(l1), Some(l2)) = (plan.steps[c1].layer, plan.steps[c2].layer) else {
+            continue;
+        };
+        let (Some(Layer::Conv(conv1)), Some(Layer::Conv(conv2))) = (&layers[l1], &layers[l2])
+        else {
+            unreachable!("conv steps hold conv layers");
+        };
+        // The kernels must be odd squares centred by their padding.
+        let is_centred = |c: &Conv<B>, step: usize| {
+            let [_, _, kh, kw] = c.weight.dims();
+            matches!(kernels[step], Kernel::Conv { padding, .. } if kh == kw && kh % 2 == 1 && padding == [kh / 2, kh / 2])
+        };
+        if !is_centred(conv1, c1) || !is_centred(conv2, c2) {
+            continue;
+        }
+        let (Some(Layer::Conv(conv1)), Some(Layer::Conv(conv2))) =
+            (layers[l1].take(), layers[l2].take())
+        else {
+            unreachable!("checked above");
+        };
+        let c_in = plan.steps[x].shape[0];
+        let before = pad.map_or(0, |p| p.1);
+        let (conv1, conv2) = reserve(conv1, conv2, c_in, before);
+        let widened = conv1.weight.dims()[0];
+        layers[l1] = Some(Layer::Conv(conv1));
+        layers[l2] = Some(Layer::Conv(conv2));
+        if let LayerSpec::Conv {
+            out_channels, bias, ..
+        } = &mut infos[l1].spec
+        {
+            *out_channels = widened;
+            *bias = true;
+        }
+        if let LayerSpec::Conv { in_channels, .. } = &mut infos[l2].spec {
+            *in_channels = widened;
+        }
+        plan.steps[c1].shape[0] = widened;
+        // The addition's value is conv2's; the shortcut no longer reads x.
+        alias[i] = c2;
+        uses[c2] = uses[i];
+        match pad {
+            Some((_, _, zero_pad)) => {
+                alias[zero_pad] = c2;
+                uses[x] -= 1;
+            }
+            None => uses[x] -= 1,
+        }
+        nonneg[i] = false;
+        merged += 1;
     }
+    report.residuals += merged;
+    compact(&plan, kernels, &alias, uses, layers, infos).0
 }
 
 /// The steps of a block RMNet removes: conv2, conv1, their input `x`, and option A's
@@ -141,7 +138,7 @@ type Block = (usize, usize, usize, Option<(usize, usize, usize)>);
 /// conv2 without stride or ReLU; `shortcut` is `x ≥ 0` itself, or option A's zero-pad of
 /// it (`(stride, channels before, step)`) with the stride of conv1.
 fn block(
-    plan: &super::plan::Plan,
+    plan: &crate::lower::plan::Plan,
     kernels: &[Kernel],
     uses: &[usize],
     nonneg: &[bool],

@@ -12,10 +12,11 @@
 //! shift added. Centred kernels with one stride see windows with one centre, so the
 //! sum is exact (up to float rounding). A RepVGG block becomes `relu(conv3×3(x))`.
 
-use super::fold::{compact, resolve};
-use super::layers::{Conv, Layer, LayerSpec};
-use super::net::Net;
-use super::plan::{Kernel, Plan};
+use super::rewrite::{compact, resolve};
+use super::FoldReport;
+use crate::lower::layers::{Conv, Layer, LayerSpec};
+use crate::lower::plan::{Kernel, Plan};
+use crate::lower::Net;
 use burn::module::Param;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
@@ -33,116 +34,110 @@ enum Branch {
 /// What every conv branch must share: stride, groups.
 type Geometry = ([usize; 2], usize);
 
-impl<B: Backend> Net<B> {
-    /// Merges every sum of parallel linear branches into one conv; returns the new net
-    /// and how many sums were merged.
-    pub(super) fn merge_branches(self) -> (Net<B>, usize) {
-        let plan = self.plan().clone();
-        let n = plan.steps.len();
-        let mut layers: Vec<Option<Layer<B>>> = self.layers.into_iter().map(Some).collect();
-        let mut infos = plan.layers.clone();
-        let mut kernels: Vec<Kernel> = plan.steps.iter().map(|s| s.kernel.clone()).collect();
-        let mut uses = plan.uses.clone();
-        let mut alias: Vec<usize> = (0..n).collect();
-        let mut merged = 0;
-        for i in 0..n {
-            if kernels[i] != Kernel::Add {
-                continue;
-            }
-            let ins: Vec<usize> = plan.steps[i]
-                .inputs
-                .iter()
-                .map(|&j| resolve(&alias, j))
-                .collect();
-            let Some((x, branches, (stride, groups))) =
-                classify(&plan, &kernels, &uses, &layers, &ins)
-            else {
-                continue;
-            };
-            let size = branches
-                .iter()
-                .filter_map(|b| match b {
-                    Branch::Conv { layer, .. } => Some(conv_of(&layers, *layer).weight.dims()[2]),
-                    _ => None,
-                })
-                .max()
-                .unwrap_or(1);
-            let [c_out, ..] = plan.steps[i].shape;
-            let c_in = plan.steps[x].shape[0];
-            let per_group = c_in / groups;
-            let mut weight = vec![0f32; c_out * per_group * size * size];
-            let mut bias = vec![0f32; c_out];
-            let mut first: Option<(usize, usize)> = None;
-            let mut device = None;
-            for branch in &branches {
-                match *branch {
-                    Branch::Conv { step, layer } => {
-                        let Some(Layer::Conv(conv)) = layers[layer].take() else {
-                            unreachable!("classified as a conv");
-                        };
-                        device.get_or_insert_with(|| conv.weight.device());
-                        add_kernel(&mut weight, &mut bias, conv, size);
-                        first.get_or_insert((step, layer));
-                        alias[step] = first.map_or(step, |f| f.0);
-                    }
-                    Branch::Norm { layer, eps, .. } => {
-                        let Some(Layer::BatchNorm(bn)) = layers[layer].take() else {
-                            unreachable!("classified as a BN");
-                        };
-                        let (scale, shift) = bn_affine(bn, eps);
-                        add_centre(&mut weight, per_group, size, &scale);
-                        for (b, s) in bias.iter_mut().zip(shift) {
-                            *b += s;
-                        }
-                    }
-                    Branch::Identity => add_centre(&mut weight, per_group, size, &vec![1.0; c_out]),
-                }
-            }
-            let (Some((c0, l0)), Some(device)) = (first, device) else {
-                unreachable!("a mergeable sum has a conv branch");
-            };
-            // The BN branches' values are the merged conv's now.
-            for branch in &branches {
-                if let Branch::Norm { step, .. } = *branch {
-                    alias[step] = c0;
-                }
-            }
-            let conv = Conv {
-                weight: Param::from_tensor(Tensor::from_data(
-                    TensorData::new(weight, [c_out, per_group, size, size]),
-                    &device,
-                )),
-                bias: Some(Param::from_tensor(Tensor::from_data(
-                    TensorData::new(bias, [c_out]),
-                    &device,
-                ))),
-            };
-            layers[l0] = Some(Layer::Conv(conv));
-            if let LayerSpec::Conv {
-                kernel, bias: b, ..
-            } = &mut infos[l0].spec
-            {
-                *kernel = [size, size];
-                *b = true;
-            }
-            kernels[c0] = Kernel::Conv {
-                stride,
-                padding: [size / 2, size / 2],
-                dilation: [1, 1],
-                groups,
-                relu: false,
-                cpu: None,
-            };
-            alias[i] = c0;
-            uses[c0] = uses[i];
-            uses[x] -= branches.len() - 1;
-            merged += 1;
+/// Merges every sum of parallel linear branches into one conv, counted into `report`.
+pub(super) fn run<B: Backend>(net: Net<B>, report: &mut FoldReport) -> Net<B> {
+    let plan = net.plan().clone();
+    let n = plan.steps.len();
+    let mut layers: Vec<Option<Layer<B>>> = net.layers.into_iter().map(Some).collect();
+    let mut infos = plan.layers.clone();
+    let mut kernels: Vec<Kernel> = plan.steps.iter().map(|s| s.kernel.clone()).collect();
+    let mut uses = plan.uses.clone();
+    let mut alias: Vec<usize> = (0..n).collect();
+    let mut merged = 0;
+    for i in 0..n {
+        if kernels[i] != Kernel::Add {
+            continue;
         }
-        (
-            compact(&plan, kernels, &alias, uses, layers, infos).0,
-            merged,
-        )
+        let ins: Vec<usize> = plan.steps[i]
+            .inputs
+            .iter()
+            .map(|&j| resolve(&alias, j))
+            .collect();
+        let Some((x, branches, (stride, groups))) = classify(&plan, &kernels, &uses, &layers, &ins)
+        else {
+            continue;
+        };
+        let size = branches
+            .iter()
+            .filter_map(|b| match b {
+                Branch::Conv { layer, .. } => Some(conv_of(&layers, *layer).weight.dims()[2]),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(1);
+        let [c_out, ..] = plan.steps[i].shape;
+        let c_in = plan.steps[x].shape[0];
+        let per_group = c_in / groups;
+        let mut weight = vec![0f32; c_out * per_group * size * size];
+        let mut bias = vec![0f32; c_out];
+        let mut first: Option<(usize, usize)> = None;
+        let mut device = None;
+        for branch in &branches {
+            match *branch {
+                Branch::Conv { step, layer } => {
+                    let Some(Layer::Conv(conv)) = layers[layer].take() else {
+                        unreachable!("classified as a conv");
+                    };
+                    device.get_or_insert_with(|| conv.weight.device());
+                    add_kernel(&mut weight, &mut bias, conv, size);
+                    first.get_or_insert((step, layer));
+                    alias[step] = first.map_or(step, |f| f.0);
+                }
+                Branch::Norm { layer, eps, .. } => {
+                    let Some(Layer::BatchNorm(bn)) = layers[layer].take() else {
+                        unreachable!("classified as a BN");
+                    };
+                    let (scale, shift) = bn_affine(bn, eps);
+                    add_centre(&mut weight, per_group, size, &scale);
+                    for (b, s) in bias.iter_mut().zip(shift) {
+                        *b += s;
+                    }
+                }
+                Branch::Identity => add_centre(&mut weight, per_group, size, &vec![1.0; c_out]),
+            }
+        }
+        let (Some((c0, l0)), Some(device)) = (first, device) else {
+            unreachable!("a mergeable sum has a conv branch");
+        };
+        // The BN branches' values are the merged conv's now.
+        for branch in &branches {
+            if let Branch::Norm { step, .. } = *branch {
+                alias[step] = c0;
+            }
+        }
+        let conv = Conv {
+            weight: Param::from_tensor(Tensor::from_data(
+                TensorData::new(weight, [c_out, per_group, size, size]),
+                &device,
+            )),
+            bias: Some(Param::from_tensor(Tensor::from_data(
+                TensorData::new(bias, [c_out]),
+                &device,
+            ))),
+        };
+        layers[l0] = Some(Layer::Conv(conv));
+        if let LayerSpec::Conv {
+            kernel, bias: b, ..
+        } = &mut infos[l0].spec
+        {
+            *kernel = [size, size];
+            *b = true;
+        }
+        kernels[c0] = Kernel::Conv {
+            stride,
+            padding: [size / 2, size / 2],
+            dilation: [1, 1],
+            groups,
+            relu: false,
+            cpu: None,
+        };
+        alias[i] = c0;
+        uses[c0] = uses[i];
+        uses[x] -= branches.len() - 1;
+        merged += 1;
     }
+    report.branches += merged;
+    compact(&plan, kernels, &alias, uses, layers, infos).0
 }
 
 /// `x` and the branches when the sum of `inputs` is one RepVGG merges (see the module
@@ -271,7 +266,7 @@ fn add_centre(weight: &mut [f32], per_group: usize, size: usize, scale: &[f32]) 
 }
 
 /// An evaluation-mode BN as `scale ⊙ x + shift`.
-fn bn_affine<B: Backend>(bn: super::layers::BatchNorm<B>, eps: f64) -> (Vec<f32>, Vec<f32>) {
+fn bn_affine<B: Backend>(bn: crate::lower::layers::BatchNorm<B>, eps: f64) -> (Vec<f32>, Vec<f32>) {
     let vec = |t: Tensor<B, 1>| -> Vec<f32> {
         t.into_data()
             .convert::<f32>()

@@ -1,0 +1,15 @@
+//! Inference identities: dropout and drop_path compute their input unchanged at
+//! inference time (and only then), so an inference graph bypasses them.
+
+use super::bypass_all;
+use crate::ir::{Graph, NodeId, Op};
+
+/// Dropout and drop_path, which are identities at inference.
+pub fn run(graph: &mut Graph) -> bool {
+    let targets: Vec<(NodeId, NodeId)> = graph
+        .nodes()
+        .filter(|&id| matches!(graph.node(id).op, Op::Dropout { .. } | Op::DropPath { .. }))
+        .filter_map(|id| Some((id, *graph.inputs(id).first()?)))
+        .collect();
+    bypass_all(graph, &targets)
+}
