@@ -244,7 +244,7 @@ fn bad_inputs_are_coded_errors_naming_the_file() {
     assert!(out.status.success(), "{}", text(&out));
     let t = text(&out);
     assert!(
-        t.contains("--random-init"),
+        t.contains("warning[E0510]: --random-init"),
         "warns about random weights: {t}"
     );
     assert!(

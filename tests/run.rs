@@ -402,7 +402,7 @@ fn resuming_without_a_checkpoint_is_a_coded_error() {
     assert!(text(&out).contains("[E0702]"), "{}", text(&out));
     // Settings other than --epochs cannot change a resumed run: said, not silently dropped.
     assert!(
-        text(&out).contains("warning: a resumed run keeps the configuration")
+        text(&out).contains("warning[E0705]: a resumed run keeps the configuration")
             && text(&out).contains("ignoring --lr, --set"),
         "{}",
         text(&out)

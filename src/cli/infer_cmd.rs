@@ -45,9 +45,10 @@ impl WeightsArgs {
     ) -> Result<Net<B>, Exit> {
         match &self.weights {
             None => {
-                eprintln!(
-                    "warning: --random-init: the outputs come from randomly initialised weights"
-                );
+                super::warn(Diagnostic::warning(
+                    Code::E0510,
+                    "--random-init: the outputs come from randomly initialised weights",
+                ));
                 Ok(net)
             }
             Some(w) => load_weights(network, net, w, &self.names, device),

@@ -232,6 +232,17 @@ fn fail(diagnostic: Diagnostic, exit: i32) -> i32 {
     exit
 }
 
+/// Prints a runtime warning (a diagnostic without source spans) on standard error; the
+/// command goes on.
+fn warn(warning: Diagnostic) {
+    debug_assert!(!warning.is_error());
+    diag::render::to_stderr(
+        &SourceMap::default(),
+        &[warning],
+        std::io::stderr().is_terminal(),
+    );
+}
+
 fn print_diagnostics(sources: &SourceMap, diags: &[Diagnostic]) {
     diag::render::to_stderr(sources, diags, std::io::stderr().is_terminal());
     let errors = diags.iter().filter(|d| d.is_error()).count();

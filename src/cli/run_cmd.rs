@@ -2,7 +2,9 @@
 //! `resc eval FILE --checkpoint RUN --data …` (accuracy, per-class accuracy, confusion).
 
 use super::backend::{BackendArgs, OnAutodiff, OnBackend};
-use super::{fail, Exit, ModelArgs, EXIT_DATA, EXIT_DIAGNOSTICS, EXIT_IO, EXIT_OK, EXIT_USAGE};
+use super::{
+    fail, warn, Exit, ModelArgs, EXIT_DATA, EXIT_DIAGNOSTICS, EXIT_IO, EXIT_OK, EXIT_USAGE,
+};
 use crate::data::{self, DataSource, Dataset};
 use crate::diag::{Code, Diagnostic};
 use crate::driver::Options;
@@ -322,11 +324,14 @@ fn run_inner(args: &RunArgs) -> Result<(), Exit> {
                 ));
             }
             if !ignored.is_empty() {
-                eprintln!(
-                    "warning: a resumed run keeps the configuration in {}; ignoring {} (only --epochs applies)",
-                    dir.join("config.json").display(),
-                    ignored.join(", ")
-                );
+                warn(Diagnostic::warning(
+                    Code::E0705,
+                    format!(
+                        "a resumed run keeps the configuration in {}; ignoring {} (only --epochs applies)",
+                        dir.join("config.json").display(),
+                        ignored.join(", ")
+                    ),
+                ));
             }
             let problems = config.problems();
             if !problems.is_empty() {

@@ -67,6 +67,7 @@ codes! {
     E0507 = "E0507", "no usable GPU device";
     E0508 = "E0508", "invalid inference option";
     E0509 = "E0509", "network too large for memory";
+    E0510 = "E0510", "outputs of random weights";
     E0601 = "E0601", "dataset not found";
     E0602 = "E0602", "dataset file missing or unreadable";
     E0603 = "E0603", "truncated or malformed data file";
@@ -82,6 +83,7 @@ codes! {
     E0702 = "E0702", "checkpoint missing or unreadable";
     E0703 = "E0703", "run directory cannot be written";
     E0704 = "E0704", "invalid training option";
+    E0705 = "E0705", "options ignored by a resumed run";
     E0801 = "E0801", "file cannot be formatted";
     E0901 = "E0901", "unknown error code";
 }
