@@ -13,7 +13,8 @@ use super::index::Loc;
 use crate::check::{Info, Report};
 use crate::ir::{Graph, Node, NodeId, Op, Shape};
 use crate::source::{FileId, Span};
-use crate::syntax::ast::{self, Body, Expr, ExprKind, StmtKind};
+use crate::syntax::ast::{self, Call, ShortcutKind, Stmt, StmtKind};
+use crate::syntax::visit::{walk_call, walk_stmt, Visitor};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -284,11 +285,10 @@ fn observe(
 /// Every statement and call of a file, as regions with parent links.
 fn collect_regions(file: &ast::File, text: &str) -> FileFacts {
     let mut regions = Vec::new();
-    for item in &file.items {
-        if let ast::Item::Network(def) | ast::Item::Block(def) = item {
-            body_regions(&def.body, &mut regions);
-        }
+    RegionCollector {
+        regions: &mut regions,
     }
+    .visit_file(file);
     let mut sorted: Vec<usize> = (0..regions.len()).collect();
     sorted.sort_by_key(|&i| {
         let at: Loc = regions[i].at;
@@ -327,96 +327,50 @@ fn push(regions: &mut Vec<Region>, span: Span, kind: RegionKind) {
     });
 }
 
-fn body_regions(body: &Body, out: &mut Vec<Region>) {
-    for stmt in &body.stmts {
+/// Collects the regions of a file: every statement, and every call in a statement's
+/// expressions (a layer, block or function call, or a name: names produce no nodes, but
+/// are cheap to include and keep the walk simple). A stage's `with shortcut` and a
+/// residual's shortcut kinds are regions, but not their arguments (options, which
+/// produce no nodes), nor `csp`'s arguments or parameter defaults.
+struct RegionCollector<'r> {
+    regions: &'r mut Vec<Region>,
+}
+
+impl<'ast> Visitor<'ast> for RegionCollector<'_> {
+    fn visit_def(&mut self, def: &'ast ast::Def) {
+        self.visit_body(&def.body);
+    }
+
+    fn visit_stmt(&mut self, stmt: &'ast Stmt) {
         let kind = match &stmt.kind {
             StmtKind::Stage { .. } => RegionKind::Stage,
             StmtKind::Repeat { .. } => RegionKind::Repeat,
             StmtKind::Input(_) => RegionKind::Input,
             _ => RegionKind::Stmt,
         };
-        push(out, stmt.span, kind);
+        push(self.regions, stmt.span, kind);
         match &stmt.kind {
-            StmtKind::Input(e)
-            | StmtKind::Let { value: e, .. }
-            | StmtKind::Assert { cond: e, .. } => expr_regions(e, out),
-            StmtKind::Train { entries } => {
-                for entry in entries {
-                    expr_regions(&entry.value, out);
-                }
-            }
-            StmtKind::Names { .. } => {}
             StmtKind::Stage {
                 body,
                 with_shortcut,
                 ..
             } => {
                 if let Some(call) = with_shortcut {
-                    push(out, call.span, RegionKind::Call);
+                    push(self.regions, call.span, RegionKind::Call);
                 }
-                body_regions(body, out);
+                self.visit_body(body);
             }
-            StmtKind::Repeat { count, body, .. } => {
-                expr_regions(count, out);
-                body_regions(body, out);
-            }
-            StmtKind::Residual {
-                from,
-                body,
-                shortcut,
-            } => {
-                if let Some(from) = from {
-                    expr_regions(from, out);
-                }
-                body_regions(body, out);
-                if let Some(clause) = shortcut {
-                    for kind in std::iter::once(&clause.first).chain(clause.second.as_ref()) {
-                        push(out, kind.call.span, RegionKind::Call);
-                    }
-                }
-            }
-            StmtKind::Csp { body, .. } => body_regions(body, out),
-            StmtKind::If {
-                cond,
-                then,
-                otherwise,
-            } => {
-                expr_regions(cond, out);
-                body_regions(then, out);
-                if let Some(otherwise) = otherwise {
-                    body_regions(otherwise, out);
-                }
-            }
-            StmtKind::Expr { expr, .. } => expr_regions(expr, out),
+            StmtKind::Csp { body, .. } => self.visit_body(body),
+            _ => walk_stmt(self, stmt),
         }
     }
-}
 
-/// Calls with arguments or in tensor position; plain names produce no nodes, but are
-/// cheap to include and keep the walk simple.
-fn expr_regions(e: &Expr, out: &mut Vec<Region>) {
-    match &e.kind {
-        ExprKind::Call(call) => {
-            push(out, call.span, RegionKind::Call);
-            for arg in call.args.iter().flatten() {
-                expr_regions(&arg.value, out);
-            }
-        }
-        ExprKind::List(items) => items.iter().for_each(|i| expr_regions(i, out)),
-        ExprKind::Unary(_, x) => expr_regions(x, out),
-        ExprKind::Binary(_, a, b) | ExprKind::Index(a, b) => {
-            expr_regions(a, out);
-            expr_regions(b, out);
-        }
-        ExprKind::If(c, a, b) => {
-            expr_regions(c, out);
-            expr_regions(a, out);
-            expr_regions(b, out);
-        }
-        ExprKind::Int(_)
-        | ExprKind::Float(_)
-        | ExprKind::Bool(_)
-        | ExprKind::Str(_)
-        | ExprKind::In => {}
+    fn visit_shortcut_kind(&mut self, kind: &'ast ShortcutKind) {
+        push(self.regions, kind.call.span, RegionKind::Call);
+    }
+
+    fn visit_call(&mut self, call: &'ast Call) {
+        push(self.regions, call.span, RegionKind::Call);
+        walk_call(self, call);
     }
 }

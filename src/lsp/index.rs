@@ -5,9 +5,13 @@
 //! function, a layer, or a block of the file's block scope (its own blocks, then the
 //! imported ones). Block names are resolved later, across files, by
 //! [`super::analysis::Workspace`], because the scope depends on the imported files.
+//!
+//! The index walks the AST with the shared [`Visitor`], overriding the statements that
+//! define names and the calls.
 
 use crate::source::Span;
-use crate::syntax::ast::{self, Body, Call, Expr, ExprKind, Stmt, StmtKind};
+use crate::syntax::ast::{self, Body, Call, Expr, ExprKind, ShortcutKind, Stmt, StmtKind};
+use crate::syntax::visit::{walk_body, walk_stmt, Visitor};
 use std::path::PathBuf;
 
 /// A byte range in one file (the file is implied by the index that holds it).
@@ -148,6 +152,7 @@ impl FileIndex {
         let mut builder = Builder {
             index: FileIndex::default(),
             frames: Vec::new(),
+            bodies: Vec::new(),
             owner: None,
         };
         for (i, item) in file.items.iter().enumerate() {
@@ -206,6 +211,8 @@ struct Builder {
     index: FileIndex,
     /// Lexical frames of `(name, def)` bindings, innermost last.
     frames: Vec<Vec<(String, usize)>>,
+    /// The enclosing bodies, innermost last.
+    bodies: Vec<Span>,
     owner: Option<usize>,
 }
 
@@ -285,7 +292,7 @@ impl Builder {
         self.frames = vec![Vec::new()];
         for param in &def.params {
             if let Some(default) = &param.default {
-                self.expr(default);
+                self.visit_expr(default);
             }
             let detail = param_text(param);
             let id = self.add_def(
@@ -297,107 +304,9 @@ impl Builder {
             );
             self.bind(&param.name.name, id);
         }
-        self.body(&def.body);
+        self.visit_body(&def.body);
         self.frames.clear();
         self.owner = None;
-    }
-
-    fn body(&mut self, body: &Body) {
-        self.frames.push(Vec::new());
-        for stmt in &body.stmts {
-            self.stmt(stmt, body.span);
-        }
-        self.frames.pop();
-    }
-
-    fn stmt(&mut self, stmt: &Stmt, body: Span) {
-        match &stmt.kind {
-            StmtKind::Input(e) => self.expr(e),
-            StmtKind::Let { name, value } => {
-                self.expr(value);
-                let visible = Loc {
-                    start: stmt.span.end,
-                    end: body.end,
-                };
-                let detail = format!("let {} = {}", name.name, expr_text(value));
-                let id = self.add_def(name, DefKind::Let, stmt.span, visible, detail);
-                self.bind(&name.name, id);
-            }
-            StmtKind::Assert { cond, .. } => self.expr(cond),
-            StmtKind::Train { entries } => {
-                for entry in entries {
-                    self.expr(&entry.value);
-                }
-            }
-            StmtKind::Names { .. } => {}
-            StmtKind::Stage {
-                name,
-                body,
-                with_shortcut,
-                ..
-            } => {
-                let detail = format!("stage {}", name.name);
-                self.add_def(name, DefKind::Stage, stmt.span, stmt.span.into(), detail);
-                if let Some(call) = with_shortcut {
-                    self.builtin_call(call);
-                }
-                self.body(body);
-            }
-            StmtKind::Repeat {
-                count, index, body, ..
-            } => {
-                self.expr(count);
-                self.frames.push(Vec::new());
-                if let Some(index) = index {
-                    let detail = format!("repeat … as {} (0 to count − 1)", index.name);
-                    let id =
-                        self.add_def(index, DefKind::Index, index.span, body.span.into(), detail);
-                    self.bind(&index.name, id);
-                }
-                self.body(body);
-                self.frames.pop();
-            }
-            StmtKind::Residual {
-                from,
-                body,
-                shortcut,
-            } => {
-                if let Some(from) = from {
-                    self.expr(from);
-                }
-                self.body(body);
-                if let Some(clause) = shortcut {
-                    for kind in std::iter::once(&clause.first).chain(clause.second.as_ref()) {
-                        self.builtin_call(&kind.call);
-                        if let Some(from) = &kind.from {
-                            self.expr(from);
-                        }
-                    }
-                }
-            }
-            StmtKind::Csp { args, body, .. } => {
-                self.builtin_args("csp", args);
-                self.body(body);
-            }
-            StmtKind::If {
-                cond,
-                then,
-                otherwise,
-            } => {
-                self.expr(cond);
-                self.body(then);
-                if let Some(otherwise) = otherwise {
-                    self.body(otherwise);
-                }
-            }
-            StmtKind::Expr { expr, alias } => {
-                self.expr(expr);
-                if let Some(alias) = alias {
-                    let detail = format!("{} as {}", expr_text(expr), alias.name);
-                    self.add_def(alias, DefKind::Alias, stmt.span, stmt.span.into(), detail);
-                }
-            }
-        }
     }
 
     /// A shortcut kind, or `with shortcut dense`.
@@ -421,33 +330,93 @@ impl Builder {
                 };
                 self.add_ref(name.span, target, None);
             }
-            self.expr(&arg.value);
+            self.visit_expr(&arg.value);
         }
     }
 
-    fn expr(&mut self, e: &Expr) {
-        match &e.kind {
-            ExprKind::Int(_)
-            | ExprKind::Float(_)
-            | ExprKind::Bool(_)
-            | ExprKind::Str(_)
-            | ExprKind::In => {}
-            ExprKind::List(items) => items.iter().for_each(|i| self.expr(i)),
-            ExprKind::Call(call) => self.call(call),
-            ExprKind::Unary(_, x) => self.expr(x),
-            ExprKind::Binary(_, a, b) | ExprKind::Index(a, b) => {
-                self.expr(a);
-                self.expr(b);
+    /// `let name = value`: visible from the end of the statement to the end of the
+    /// enclosing body.
+    fn let_stmt(&mut self, stmt: &Stmt, name: &ast::Ident, value: &Expr) {
+        self.visit_expr(value);
+        let visible = Loc {
+            start: stmt.span.end,
+            end: self.bodies.last().map_or(stmt.span.end, |b| b.end),
+        };
+        let detail = format!("let {} = {}", name.name, expr_text(value));
+        let id = self.add_def(name, DefKind::Let, stmt.span, visible, detail);
+        self.bind(&name.name, id);
+    }
+
+    /// `repeat count [as index] body`: the index is visible in the body.
+    fn repeat(&mut self, count: &Expr, index: Option<&ast::Ident>, body: &Body) {
+        self.visit_expr(count);
+        self.frames.push(Vec::new());
+        if let Some(index) = index {
+            let detail = format!("repeat … as {} (0 to count − 1)", index.name);
+            let id = self.add_def(index, DefKind::Index, index.span, body.span.into(), detail);
+            self.bind(&index.name, id);
+        }
+        self.visit_body(body);
+        self.frames.pop();
+    }
+}
+
+/// The walk through definitions: statements that define names are handled here, calls
+/// become references, and everything else is the shared walk.
+impl<'ast> Visitor<'ast> for Builder {
+    fn visit_body(&mut self, body: &'ast Body) {
+        self.frames.push(Vec::new());
+        self.bodies.push(body.span);
+        walk_body(self, body);
+        self.bodies.pop();
+        self.frames.pop();
+    }
+
+    fn visit_stmt(&mut self, stmt: &'ast Stmt) {
+        match &stmt.kind {
+            StmtKind::Let { name, value } => self.let_stmt(stmt, name, value),
+            StmtKind::Stage {
+                name,
+                body,
+                with_shortcut,
+                ..
+            } => {
+                let detail = format!("stage {}", name.name);
+                self.add_def(name, DefKind::Stage, stmt.span, stmt.span.into(), detail);
+                if let Some(call) = with_shortcut {
+                    self.builtin_call(call);
+                }
+                self.visit_body(body);
             }
-            ExprKind::If(c, a, b) => {
-                self.expr(c);
-                self.expr(a);
-                self.expr(b);
+            StmtKind::Repeat {
+                count, index, body, ..
+            } => self.repeat(count, index.as_ref(), body),
+            StmtKind::Csp { args, body, .. } => {
+                self.builtin_args("csp", args);
+                self.visit_body(body);
             }
+            StmtKind::Expr {
+                expr,
+                alias: Some(alias),
+            } => {
+                self.visit_expr(expr);
+                let detail = format!("{} as {}", expr_text(expr), alias.name);
+                self.add_def(alias, DefKind::Alias, stmt.span, stmt.span.into(), detail);
+            }
+            _ => walk_stmt(self, stmt),
         }
     }
 
-    fn call(&mut self, call: &Call) {
+    fn visit_shortcut_kind(&mut self, kind: &'ast ShortcutKind) {
+        self.builtin_call(&kind.call);
+        if let Some(from) = &kind.from {
+            self.visit_expr(from);
+        }
+    }
+
+    /// A name without arguments is first looked up among the enclosing definitions;
+    /// otherwise a call is a function, a layer, or a block.
+    fn visit_call(&mut self, call: &'ast Call) {
         let name = call.name.name.as_str();
         let local = if call.args.is_none() {
             self.lookup(name)
@@ -472,7 +441,7 @@ impl Builder {
                 };
                 self.add_ref(arg_name.span, target, None);
             }
-            self.expr(&arg.value);
+            self.visit_expr(&arg.value);
         }
     }
 }
