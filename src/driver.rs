@@ -5,7 +5,7 @@
 
 use crate::check::{self, Info};
 use crate::diag::{Code, Diagnostic};
-use crate::elab::{self, Elaborated, Override, Program};
+use crate::elab::{self, Elaborated, Override, Program, Resolutions};
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::{self, ast};
 use std::collections::HashMap;
@@ -92,6 +92,10 @@ pub struct Compilation {
     pub program: Program,
     /// Every file's path, by file id (the synthetic `<command line>` has none).
     pub paths: HashMap<FileId, PathBuf>,
+    /// The names elaboration resolved, by use site: also when the compilation failed
+    /// after elaboration started (as far as it got), empty when it did not start (a
+    /// file failed to parse or to load).
+    pub resolutions: Resolutions,
     pub result: Result<Checked, Vec<Diagnostic>>,
 }
 
@@ -137,10 +141,14 @@ pub fn compile_text(
         loader,
     );
     let overrides = parse_overrides(&options.overrides, &mut sources, &mut diags);
+    let mut resolutions = Resolutions::default();
     let result = if diags.iter().any(Diagnostic::is_error) || program.file(main).is_none() {
         Err(diags)
     } else {
-        match elab::elaborate(&program, options.network.as_deref(), &overrides) {
+        let elaboration =
+            elab::elaborate_with_resolutions(&program, options.network.as_deref(), &overrides);
+        resolutions = elaboration.resolutions;
+        match elaboration.result {
             Err(mut more) => {
                 diags.append(&mut more);
                 Err(diags)
@@ -158,6 +166,7 @@ pub fn compile_text(
         sources,
         program,
         paths,
+        resolutions,
         result,
     }
 }

@@ -3,6 +3,7 @@
 
 use super::args::EvArg;
 use super::layers::{builtin_for, find_layer, keeps_shape, make_divisible, LAYERS};
+use super::resolve::{Definition, DefinitionKind};
 use super::value::{suggest, Env, Value};
 use super::Elab;
 use crate::diag::{Code, Diagnostic};
@@ -168,6 +169,9 @@ impl<'a> Elab<'a> {
         let name = call.name.name.as_str();
         if call.args.is_none() {
             if let Some(binding) = env.lookup(name) {
+                if let Some(definition) = binding.definition {
+                    self.resolutions.record(call.name.span, definition);
+                }
                 return binding.value.clone();
             }
         }
@@ -198,6 +202,8 @@ impl<'a> Elab<'a> {
             return out;
         }
         if let Some(block) = self.lookup_block(name) {
+            let definition = Definition::of(&block.def.name, DefinitionKind::Block);
+            self.resolutions.record(call.name.span, definition);
             let mut args = self.eval_args(call, env, cur);
             let Some(input) = self.take_input(&mut args, cur, call) else {
                 return Value::Poison;

@@ -13,6 +13,7 @@ mod names;
 mod names_map;
 mod program;
 mod recipe;
+mod resolve;
 mod shortcut;
 mod stmt;
 mod value;
@@ -22,6 +23,7 @@ pub use layers::{layer_docs, LayerDoc};
 pub use names_map::FrameworkNames;
 pub use program::{Override, Program};
 pub use recipe::{Recipe, RECIPE_KEYS};
+pub use resolve::{Definition, DefinitionKind, Resolutions};
 pub use shortcut::shortcut_docs;
 pub use value::{Ty, Value};
 
@@ -54,6 +56,14 @@ pub struct Elaborated {
     pub name_maps: Vec<FrameworkNames>,
 }
 
+/// Everything an elaboration produced: the network or the diagnostics, and the names
+/// it resolved on the way, also when it failed (as far as it got).
+#[derive(Clone, Debug)]
+pub struct Elaboration {
+    pub result: Result<Elaborated, Vec<Diagnostic>>,
+    pub resolutions: Resolutions,
+}
+
 /// Elaborates the network `network` (or the only network of the main file) of a
 /// loaded program, with `--set` overrides applied to its parameters.
 pub fn elaborate(
@@ -61,21 +71,22 @@ pub fn elaborate(
     network: Option<&str>,
     overrides: &[Override],
 ) -> Result<Elaborated, Vec<Diagnostic>> {
+    elaborate_with_resolutions(program, network, overrides).result
+}
+
+/// [`elaborate`], with the table of the names it resolved.
+pub fn elaborate_with_resolutions(
+    program: &Program,
+    network: Option<&str>,
+    overrides: &[Override],
+) -> Elaboration {
     let mut elab = Elab::new(program);
     let Some(def) = elab.select_network(network) else {
-        return Err(elab.diags);
+        return elab.finish(None);
     };
     elab.network(def, overrides);
-    if elab.diags.iter().any(Diagnostic::is_error) {
-        return Err(elab.diags);
-    }
-    Ok(Elaborated {
-        graph: elab.graph,
-        shapes: elab.shapes,
-        network: def.name.name.clone(),
-        recipe: elab.recipe,
-        name_maps: elab.name_maps,
-    })
+    let network = def.name.name.clone();
+    elab.finish(Some(network))
 }
 
 /// A block definition and the file it lives in.
@@ -130,6 +141,8 @@ struct Elab<'a> {
     recipe: Recipe,
     /// The network's `names` declarations.
     name_maps: Vec<FrameworkNames>,
+    /// The names resolved so far.
+    resolutions: Resolutions,
 }
 
 impl<'a> Elab<'a> {
@@ -156,9 +169,29 @@ impl<'a> Elab<'a> {
             name_maps: Vec::new(),
             too_large: false,
             repetitions: 0,
+            resolutions: Resolutions::default(),
         };
         elab.build_scopes();
         elab
+    }
+
+    /// The result of elaborating the network named `network` (`None`: none was chosen).
+    fn finish(self, network: Option<String>) -> Elaboration {
+        let failed = self.diags.iter().any(Diagnostic::is_error);
+        let result = match network {
+            Some(network) if !failed => Ok(Elaborated {
+                graph: self.graph,
+                shapes: self.shapes,
+                network,
+                recipe: self.recipe,
+                name_maps: self.name_maps,
+            }),
+            _ => Err(self.diags),
+        };
+        Elaboration {
+            result,
+            resolutions: self.resolutions,
+        }
     }
 
     /// Reports a diagnostic once per (code, primary span), with the current trace.
@@ -245,6 +278,9 @@ impl<'a> Elab<'a> {
                         for name in names {
                             match theirs.get(&name.name) {
                                 Some(block) => {
+                                    let definition =
+                                        Definition::of(&block.def.name, DefinitionKind::Block);
+                                    self.resolutions.record(name.span, definition);
                                     scope.entry(name.name.clone()).or_insert(*block);
                                 }
                                 None => {

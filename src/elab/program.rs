@@ -1,6 +1,7 @@
 //! The input of elaboration: every parsed file of a compilation, how imports resolve,
 //! and the command-line overrides.
 
+use super::resolve::{Definition, DefinitionKind};
 use super::value::{Ty, Value};
 use super::Elab;
 use crate::diag::{Code, Diagnostic};
@@ -75,6 +76,8 @@ impl Elab<'_> {
                 self.report(d);
                 continue;
             };
+            let definition = Definition::of(&param.name, DefinitionKind::Param);
+            self.resolutions.record(o.name_span, definition);
             let Some(value) = parse_override_value(o.value.trim(), 0) else {
                 let mut d =
                     Diagnostic::error(Code::E0209, format!("cannot read `{}` as a value", o.value))

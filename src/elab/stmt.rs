@@ -2,6 +2,7 @@
 //! block instantiation.
 
 use super::args::EvArg;
+use super::resolve::{Definition, DefinitionKind};
 use super::value::{Env, Ty, Value};
 use super::{BlockRef, DenseCtx, Elab, MAX_DEPTH, MAX_NODES};
 use crate::diag::{Code, Diagnostic, Label, TraceFrame};
@@ -82,7 +83,11 @@ impl<'a> Elab<'a> {
             StmtKind::Let { name, value } => {
                 let v = self.eval(value, env, &cur);
                 let is_tensor = matches!(v, Value::Tensor(_));
-                env.bind(&name.name, v.clone(), name.span);
+                env.bind(
+                    &name.name,
+                    v.clone(),
+                    Definition::of(name, DefinitionKind::Let),
+                );
                 if is_tensor {
                     Some(v)
                 } else {
@@ -329,10 +334,11 @@ impl<'a> Elab<'a> {
             self.names.push_exact(&i.to_string());
             env.push();
             if let Some(index) = index {
-                env.bind(&index.name, Value::Int(i), index.span);
+                let index_def = Definition::of(index, DefinitionKind::Index);
+                env.bind(&index.name, Value::Int(i), index_def);
             }
             if let Some(c) = &cur {
-                env.bind("in", c.clone(), body.span);
+                env.bind_in(c.clone());
             }
             // Diagnostics inside the body say which repetition they come from.
             let which = match index {
@@ -424,7 +430,7 @@ impl<'a> Elab<'a> {
         let bound = self.bind_block_args(block.def, call, args, &mut env);
         let mut out = Value::Poison;
         if bound {
-            env.bind("in", input.clone(), block.def.name.span);
+            env.bind_in(input.clone());
             let scoped = alias.is_some() || !transparent;
             if scoped {
                 match alias {
@@ -476,7 +482,11 @@ impl<'a> Elab<'a> {
                     }
                 }
                 Some(name) => match def.params.iter().find(|p| p.name.name == name.name) {
-                    Some(p) => p,
+                    Some(p) => {
+                        self.resolutions
+                            .record(name.span, Definition::of(&p.name, DefinitionKind::Param));
+                        p
+                    }
                     None => {
                         let mut d = Diagnostic::error(
                             Code::E0203,
@@ -534,6 +544,7 @@ impl<'a> Elab<'a> {
     ) -> bool {
         let mut ok = true;
         for param in &def.params {
+            let definition = Definition::of(&param.name, DefinitionKind::Param);
             let ty = param
                 .ty
                 .as_ref()
@@ -560,7 +571,7 @@ impl<'a> Elab<'a> {
                             .also(param.span, "parameter declared here without a default"),
                         );
                         ok = false;
-                        env.bind(&param.name.name, Value::Poison, param.name.span);
+                        env.bind(&param.name.name, Value::Poison, definition);
                         continue;
                     }
                 },
@@ -589,7 +600,7 @@ impl<'a> Elab<'a> {
                     Value::Poison
                 }
             };
-            env.bind(&param.name.name, value, param.name.span);
+            env.bind(&param.name.name, value, definition);
         }
         ok
     }

@@ -1,5 +1,6 @@
 //! Values of the elaboration-time language and lexical environments.
 
+use super::resolve::Definition;
 use crate::ir::NodeId;
 use crate::source::Span;
 use crate::syntax::ast::{TypeExpr, TypeKind};
@@ -136,6 +137,8 @@ impl fmt::Display for Ty {
 pub struct Binding {
     pub name: String,
     pub value: Value,
+    /// Where the name is defined; `None` for `in`, which no name defines.
+    pub definition: Option<Definition>,
 }
 
 /// A lexical environment: a stack of frames, innermost last. Each block
@@ -161,11 +164,21 @@ impl Env {
     }
 
     /// Binds (or shadows) a name in the innermost frame.
-    pub fn bind(&mut self, name: &str, value: Value, _definition: Span) {
+    pub fn bind(&mut self, name: &str, value: Value, definition: Definition) {
+        self.push_binding(name, value, Some(definition));
+    }
+
+    /// Binds `in`, the input of a block or of a repetition.
+    pub fn bind_in(&mut self, value: Value) {
+        self.push_binding("in", value, None);
+    }
+
+    fn push_binding(&mut self, name: &str, value: Value, definition: Option<Definition>) {
         if let Some(frame) = self.frames.last_mut() {
             frame.push(Binding {
                 name: name.to_string(),
                 value,
+                definition,
             });
         }
     }

@@ -6,6 +6,11 @@
 //! of every file (AST and symbol index) and, per document, the facts of its last
 //! successful check. When a file stops parsing or checking, the features keep working
 //! from those, with offsets mapped to the current text around the edited region.
+//!
+//! What a name refers to is what elaboration resolved it to (the compilation's
+//! resolution table, kept with each parsed file); the index's syntactic resolution is
+//! the fallback for the names elaboration did not reach: files that do not elaborate,
+//! blocks nobody calls, branches not taken.
 
 use super::diagnostics::{self, FileDiagnostic, SourceTexts};
 use super::facts::{Facts, FileFacts};
@@ -13,6 +18,8 @@ use super::index::{Def, DefKind, FileIndex, Loc, Ref, Target};
 use super::positions::{path_to_uri, uri_to_path, Shift, Text};
 use crate::diag::{Code, Diagnostic};
 use crate::driver::{self, Compilation, Loader, Options};
+use crate::elab::{DefinitionKind, Resolutions};
+use crate::source::FileId;
 use crate::syntax::ast;
 use lsp_types::{TextDocumentContentChangeEvent, Uri};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -42,6 +49,17 @@ pub struct FileInfo {
     pub text: Text,
     pub ast: ast::File,
     pub index: FileIndex,
+    /// The names of this text that elaboration resolved, by the range of the use (in
+    /// the compilation that parsed this text; empty when it did not elaborate).
+    pub resolved: BTreeMap<Loc, Resolved>,
+}
+
+/// The definition elaboration resolved a use to: its file and the range of its name.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resolved {
+    pub path: PathBuf,
+    pub name_at: Loc,
+    pub kind: DefKind,
 }
 
 /// A definition somewhere in the workspace.
@@ -281,14 +299,17 @@ impl Workspace {
         }
     }
 
-    /// Keeps the AST and index of every file the compilation parsed.
+    /// Keeps the AST, the index and the resolved names of every file the compilation
+    /// parsed.
     fn store_files(&mut self, compilation: Compilation) {
         let Compilation {
             sources,
             program,
             paths,
+            resolutions,
             ..
         } = compilation;
+        let mut resolved = resolved_by_file(&resolutions, &paths);
         let imports = program.imports;
         for file in program.files {
             let Some(path) = paths.get(&file.file) else {
@@ -304,6 +325,7 @@ impl Workspace {
             let info = FileInfo {
                 path: path.clone(),
                 text: Text::new(sources.get(file.file).text.clone()),
+                resolved: resolved.remove(&file.file).unwrap_or_default(),
                 ast: file,
                 index,
             };
@@ -471,8 +493,33 @@ impl Workspace {
             .collect()
     }
 
-    /// The definition a reference in file `path` refers to, if it is user-defined.
+    /// The definition a reference in file `path` refers to, if it is user-defined: the
+    /// one elaboration resolved it to where it did, else the index's guess.
     pub fn resolve(&self, path: &Path, r: &Ref) -> Option<SymbolRef> {
+        self.resolved(path, r.at)
+            .or_else(|| self.resolve_syntactically(path, r))
+    }
+
+    /// The definition elaboration resolved the name at `at` (in the parsed text of
+    /// `path`) to, if that definition is still in the index of its file (the file may
+    /// have been parsed again since, by a compilation that did not reach this use).
+    pub fn resolved(&self, path: &Path, at: Loc) -> Option<SymbolRef> {
+        let info = self.files.get(path)?;
+        let resolved = info.resolved.get(&at)?;
+        let name = info.text.as_str().get(at.start as usize..at.end as usize)?;
+        let target = self.files.get(&resolved.path)?;
+        let def = target.index.defs.iter().position(|d| {
+            d.name_at == resolved.name_at && d.kind == resolved.kind && d.name == name
+        })?;
+        Some(SymbolRef {
+            path: resolved.path.clone(),
+            def,
+        })
+    }
+
+    /// The definition a reference refers to by the scoping rules the index follows:
+    /// for files that did not elaborate, and code elaboration did not reach.
+    fn resolve_syntactically(&self, path: &Path, r: &Ref) -> Option<SymbolRef> {
         match &r.target {
             Target::Local(def) => Some(SymbolRef {
                 path: path.to_path_buf(),
@@ -554,6 +601,35 @@ impl Workspace {
             None => path_to_uri(path),
         }
     }
+}
+
+/// A compilation's resolution table split by the file of the use, with definitions by
+/// path (uses in the `--set` text, which has no path, are left out).
+fn resolved_by_file(
+    resolutions: &Resolutions,
+    paths: &HashMap<FileId, PathBuf>,
+) -> HashMap<FileId, BTreeMap<Loc, Resolved>> {
+    let mut out: HashMap<FileId, BTreeMap<Loc, Resolved>> = HashMap::new();
+    for (use_site, definition) in resolutions.iter() {
+        let Some(path) = paths.get(&definition.name.file) else {
+            continue;
+        };
+        let kind = match definition.kind {
+            DefinitionKind::Param => DefKind::Param,
+            DefinitionKind::Let => DefKind::Let,
+            DefinitionKind::Index => DefKind::Index,
+            DefinitionKind::Block => DefKind::Block,
+        };
+        let resolved = Resolved {
+            path: path.clone(),
+            name_at: definition.name.into(),
+            kind,
+        };
+        out.entry(use_site.file)
+            .or_default()
+            .insert(use_site.into(), resolved);
+    }
+    out
 }
 
 /// The compilation's diagnostics, less the complaint that a file of blocks (a

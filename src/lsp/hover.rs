@@ -118,6 +118,15 @@ fn on_symbol(
     if let Some(r) = index.ref_at(at) {
         let range = view.to_current(r.at);
         let call_facts = r.call.and_then(|c| facts_of(view, facts, c));
+        // A name elaboration resolved is described by its definition, whatever the
+        // index guessed it to be.
+        if let Some(symbol) = ws.resolved(path, r.at) {
+            let text = join([
+                describe(ws, &symbol, path),
+                call_facts.or_else(|| value_facts(ws, &symbol, facts)),
+            ]);
+            return text.map(|t| markdown(t, range));
+        }
         let text = match &r.target {
             Target::Layer(name) => {
                 join([docs::layer(name).map(docs::builtin_markdown), call_facts])

@@ -1,13 +1,16 @@
 //! The symbol index of one file: its definitions (networks, blocks, parameters, `let`
-//! names, repetition indices, stages, node aliases) and every reference to a name,
-//! resolved with the scoping rules of elaboration: a name without arguments is first
-//! looked up among the enclosing `let`s, indices and parameters; otherwise a call is a
-//! function, a layer, or a block of the file's block scope (its own blocks, then the
-//! imported ones). Block names are resolved later, across files, by
-//! [`super::analysis::Workspace`], because the scope depends on the imported files.
+//! names, repetition indices, stages, node aliases) and every reference to a name, with
+//! a syntactic guess at what it refers to that follows elaboration's rules roughly: a
+//! name without arguments is first looked up among the enclosing `let`s, indices and
+//! parameters; otherwise a call is a function, a layer, or a block of the file's block
+//! scope (its own blocks, then the imported ones). Block names are resolved later,
+//! across files, by [`super::analysis::Workspace`], because the scope depends on the
+//! imported files.
 //!
-//! The index walks the AST with the shared [`Visitor`], overriding the statements that
-//! define names and the calls.
+//! Rule: the index needs only a parse, so it works on files that do not elaborate;
+//! where elaboration did resolve a name, the workspace takes elaboration's answer (its
+//! resolution table) over the guess here. The index walks the AST with the shared
+//! [`Visitor`], overriding the statements that define names and the calls.
 
 use crate::source::Span;
 use crate::syntax::ast::{self, Body, Call, Expr, ExprKind, ShortcutKind, Stmt, StmtKind};
@@ -15,7 +18,7 @@ use crate::syntax::visit::{walk_body, walk_stmt, Visitor};
 use std::path::PathBuf;
 
 /// A byte range in one file (the file is implied by the index that holds it).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Loc {
     pub start: u32,
     pub end: u32,

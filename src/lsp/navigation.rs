@@ -1,5 +1,7 @@
 //! Go to definition, find references and rename, for blocks, parameters, `let` names
-//! and repetition indices, across imported files.
+//! and repetition indices, across imported files. What a name refers to is
+//! [`Workspace::resolve`]'s answer: elaboration's where it resolved the name, else the
+//! index's.
 
 use super::analysis::{SymbolRef, Workspace};
 use super::docs;

@@ -334,6 +334,49 @@ fn a_parse_error_keeps_the_last_good_parse() {
     assert_eq!(def.uri, uri("blocks.resnet"));
 }
 
+/// A `let` inside a stage stays visible after it (a stage is no scope), which the index
+/// alone gets wrong (it takes the parameter); the block nobody calls is not elaborated.
+const STAGED: &str = "\
+block unused(c: int) { conv(c) }
+network staged(w: int = 2) {
+    input [3, 8, 8]
+    stage s1 { let w = 4; conv(w) }
+    conv(w)
+}
+";
+
+/// The position of byte `offset` of an ASCII `text`.
+fn position(text: &str, offset: usize) -> Position {
+    let before = &text[..offset];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    Position::new(
+        before.matches('\n').count() as u32,
+        (offset - line_start) as u32,
+    )
+}
+
+#[test]
+fn navigation_follows_elaboration_and_falls_back_on_the_index() {
+    let ws = workspace(&[("staged.resnet", STAGED)]);
+    let file = path("staged.resnet");
+    let inner = position(STAGED, at(STAGED, "w = 4", 0));
+    let def = navigation::definition(&ws, &file, at(STAGED, "w)\n}", 0)).unwrap();
+    assert_eq!(def.range.start, inner);
+    let refs = navigation::references(&ws, &file, at(STAGED, "w = 4", 0), true);
+    let lines: Vec<u32> = refs.iter().map(|l| l.range.start.line).collect();
+    assert_eq!(lines, [3, 3, 4]);
+    let text = hover_text(&ws, "staged.resnet", at(STAGED, "w)\n}", 0));
+    assert!(text.contains("let w = 4"), "{text}");
+    let edit = navigation::rename(&ws, &file, at(STAGED, "w)\n}", 0), "width").unwrap();
+    assert_eq!(edit.changes.unwrap()[&uri("staged.resnet")].len(), 3);
+    // The parameter `w` is used nowhere.
+    let refs = navigation::references(&ws, &file, at(STAGED, "w: int", 0), false);
+    assert!(refs.is_empty(), "{refs:?}");
+    // Elaboration never reached the unused block: the index answers there.
+    let def = navigation::definition(&ws, &file, at(STAGED, "c) }", 0)).unwrap();
+    assert_eq!(def.range.start, position(STAGED, at(STAGED, "c: int", 0)));
+}
+
 #[test]
 fn editing_an_import_rechecks_its_importers() {
     let mut ws = workspace(&[("blocks.resnet", BLOCKS), ("net.resnet", NET)]);
