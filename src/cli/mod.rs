@@ -234,6 +234,7 @@ fn fail(diagnostic: Diagnostic, exit: i32) -> i32 {
 
 /// Prints a runtime warning (a diagnostic without source spans) on standard error; the
 /// command goes on.
+#[cfg(feature = "cpu")]
 fn warn(warning: Diagnostic) {
     debug_assert!(!warning.is_error());
     diag::render::to_stderr(
