@@ -4,8 +4,15 @@
 //! tensor have separate weights.
 
 use super::bypass;
+use super::Pass;
 use crate::ir::{Graph, NodeId, Op};
 use std::collections::HashMap;
+
+pub const PASS: Pass = Pass {
+    name: "cse",
+    description: "merge parameter-free ops that compute the same value from the same inputs",
+    run,
+};
 
 fn mergeable(op: &Op) -> bool {
     matches!(

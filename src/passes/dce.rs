@@ -1,7 +1,14 @@
 //! Dead-node elimination: removes every node from which the output cannot be reached.
 
+use super::Pass;
 use crate::ir::{Graph, Op};
 use std::collections::HashSet;
+
+pub const PASS: Pass = Pass {
+    name: "dead-nodes",
+    description: "remove nodes whose value never reaches the output",
+    run,
+};
 
 pub fn run(graph: &mut Graph) -> bool {
     let Some(output) = graph.output() else {

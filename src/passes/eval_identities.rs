@@ -2,7 +2,14 @@
 //! inference time (and only then), so an inference graph bypasses them.
 
 use super::bypass_all;
+use super::Pass;
 use crate::ir::{Graph, NodeId, Op};
+
+pub const PASS: Pass = Pass {
+    name: "eval-identities",
+    description: "remove dropout and drop_path, which are identities at inference",
+    run,
+};
 
 /// Dropout and drop_path, which are identities at inference.
 pub fn run(graph: &mut Graph) -> bool {

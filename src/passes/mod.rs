@@ -60,45 +60,31 @@ pub struct PassReport {
     pub nodes_after: usize,
 }
 
-const DCE: Pass = Pass {
-    name: "dead-nodes",
-    description: "remove nodes whose value never reaches the output",
-    run: dce::run,
-};
-const NO_OPS: Pass = Pass {
-    name: "no-ops",
-    description: "remove ops that compute the identity (p = 0 dropout, 1×1 stride-1 pooling, full slices, ×1 upsampling, flatten of [C, 1, 1])",
-    run: no_ops::run,
-};
-const EVAL_IDENTITIES: Pass = Pass {
-    name: "eval-identities",
-    description: "remove dropout and drop_path, which are identities at inference",
-    run: eval_identities::run,
-};
-const CSE: Pass = Pass {
-    name: "cse",
-    description: "merge parameter-free ops that compute the same value from the same inputs",
-    run: cse::run,
-};
-const CANONICAL: Pass = Pass {
-    name: "canonical-sums",
-    description: "order the operands of commutative sums by position in the graph",
-    run: canonical::run,
-};
-
 /// Graph passes valid for training and inference.
 pub fn structural() -> Vec<Pass> {
-    vec![NO_OPS, CANONICAL, CSE, DCE]
+    vec![no_ops::PASS, canonical::PASS, cse::PASS, dce::PASS]
 }
 
 /// Graph passes for an inference-only graph.
 pub fn inference() -> Vec<Pass> {
-    vec![EVAL_IDENTITIES, NO_OPS, CANONICAL, CSE, DCE]
+    vec![
+        eval_identities::PASS,
+        no_ops::PASS,
+        canonical::PASS,
+        cse::PASS,
+        dce::PASS,
+    ]
 }
 
 /// Every graph pass, for lookup by name.
 pub fn all() -> Vec<Pass> {
-    vec![EVAL_IDENTITIES, NO_OPS, CANONICAL, CSE, DCE]
+    vec![
+        eval_identities::PASS,
+        no_ops::PASS,
+        canonical::PASS,
+        cse::PASS,
+        dce::PASS,
+    ]
 }
 
 /// What an optimised network is for.

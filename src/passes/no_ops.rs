@@ -2,8 +2,15 @@
 //! alike, are bypassed.
 
 use super::bypass_all;
+use super::Pass;
 use crate::check;
 use crate::ir::{Graph, NodeId, Op};
+
+pub const PASS: Pass = Pass {
+    name: "no-ops",
+    description: "remove ops that compute the identity (p = 0 dropout, 1×1 stride-1 pooling, full slices, ×1 upsampling, flatten of [C, 1, 1])",
+    run,
+};
 
 /// Ops that are identities in training and inference alike.
 pub fn run(graph: &mut Graph) -> bool {

@@ -25,23 +25,18 @@ use burn::tensor::{Tensor, TensorData};
 
 /// A conv step's geometry, when it is a plain odd square kernel centred by its padding.
 fn centred(kernel: &Kernel) -> Option<(usize, bool)> {
-    match kernel {
-        &Kernel::Conv {
-            stride,
-            padding,
-            dilation,
-            groups,
-            relu,
-            ..
-        } if groups == 1
-            && dilation == [1, 1]
-            && stride[0] == stride[1]
-            && padding[0] == padding[1] =>
-        {
-            Some((stride[0], relu))
-        }
-        _ => None,
-    }
+    let Kernel::Conv {
+        stride: [s, t],
+        padding: [p, q],
+        dilation,
+        groups: 1,
+        relu,
+        ..
+    } = *kernel
+    else {
+        return None;
+    };
+    (dilation == [1, 1] && s == t && p == q).then_some((s, relu))
 }
 
 /// Removes the residual additions that re-parameterisation makes exact, counting the
