@@ -326,3 +326,23 @@ fn fmt_of_an_unreadable_path_is_a_coded_error() {
         "{err}"
     );
 }
+
+/// `check --passes` shows what each graph pass of the inference pipeline did, and the
+/// weight passes that `infer` and `export` run after it.
+#[test]
+fn check_passes_shows_the_inference_pipeline() {
+    let out = resc(&["check", "models/resnet20.resnet", "--passes"]);
+    assert_exit(&out, 0);
+    let text = stdout(&out);
+    for pass in resc::passes::inference() {
+        assert!(text.contains(pass.name), "{} is not listed:\n{text}", pass.name);
+    }
+    assert!(
+        text.contains(
+            "then on the weights (resc infer, export; CPU): fold-norms → merge-branches → fold-norms → fuse-adds → select-kernels"
+        ),
+        "{text}"
+    );
+    // The cost table follows, for the optimised graph: ResNet-20's 269,722 parameters.
+    assert!(text.contains("269,722"), "{text}");
+}

@@ -274,7 +274,12 @@ fn passes_table(reports: &[PassReport]) -> String {
             r.pass, r.nodes_before, r.nodes_after
         ));
     }
-    out.push('\n');
+    let pipeline = Pipeline::new(Goal::Inference, Target::Cpu);
+    let weights: Vec<&str> = pipeline.weight_passes().iter().map(|p| p.name()).collect();
+    out.push_str(&format!(
+        "  then on the weights (resc infer, export; CPU): {}\n\n",
+        weights.join(" → ")
+    ));
     out
 }
 
