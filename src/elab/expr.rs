@@ -4,7 +4,7 @@
 use super::args::EvArg;
 use super::layers::{builtin_for, find_layer, keeps_shape, make_divisible, LAYERS};
 use super::resolve::{Definition, DefinitionKind};
-use super::value::{suggest, Env, Value};
+use super::value::{mismatch_code, suggest, Env, Value};
 use super::Elab;
 use crate::diag::{Code, Diagnostic};
 use crate::source::Span;
@@ -309,15 +309,13 @@ impl<'a> Elab<'a> {
         if found.is_poison() {
             return;
         }
-        let mut d = Diagnostic::error(
-            Code::E0205,
-            format!("{what} must be {expected}, found {}", found.type_name()),
-        )
-        .at(span, format!("expected {expected}"));
-        if matches!(found, Value::Tensor(_)) {
-            d.code = Code::E0212;
-        }
-        self.report(d);
+        self.report(
+            Diagnostic::error(
+                mismatch_code(&[found]),
+                format!("{what} must be {expected}, found {}", found.type_name()),
+            )
+            .at(span, format!("expected {expected}")),
+        );
     }
 
     fn unary(&mut self, op: UnaryOp, v: Value, span: Span) -> Value {
@@ -389,14 +387,9 @@ impl<'a> Elab<'a> {
             BinaryOp::Eq | BinaryOp::Ne => "two values of the same kind",
             _ => "numbers",
         };
-        let code = if matches!(a, Value::Tensor(_)) || matches!(b, Value::Tensor(_)) {
-            Code::E0212
-        } else {
-            Code::E0205
-        };
         self.report(
             Diagnostic::error(
-                code,
+                mismatch_code(&[a, b]),
                 format!(
                     "`{}` expects {expected}, found {} and {}",
                     op.symbol(),

@@ -295,6 +295,18 @@ impl Elab<'_> {
         Some(p)
     }
 
+    /// The window of `maxpool` and `avgpool`: the kernel `k`, the stride (the kernel's
+    /// when not given) and the padding, checked in that order.
+    fn pool_window(&mut self, b: &Bound) -> Option<([u64; 2], [u64; 2], [u64; 2])> {
+        let kernel = self.pair_at_least(b, "k", 1)?;
+        let stride = if b.has("stride") {
+            self.pair_at_least(b, "stride", 1)?
+        } else {
+            kernel
+        };
+        Some((kernel, stride, self.pair_at_least(b, "padding", 0)?))
+    }
+
     /// Applies a built-in layer to `input`.
     pub(super) fn apply_layer(
         &mut self,
@@ -367,30 +379,20 @@ impl Elab<'_> {
             },
             "sigmoid" => Op::Sigmoid,
             "maxpool" => {
-                let k = self.pair_at_least(b, "k", 1)?;
-                let stride = if b.has("stride") {
-                    self.pair_at_least(b, "stride", 1)?
-                } else {
-                    k
-                };
+                let (kernel, stride, padding) = self.pool_window(b)?;
                 Op::MaxPool {
-                    kernel: k,
+                    kernel,
                     stride,
-                    padding: self.pair_at_least(b, "padding", 0)?,
+                    padding,
                 }
             }
             "avgpool" if !b.has("k") => Op::GlobalAvgPool,
             "avgpool" => {
-                let k = self.pair_at_least(b, "k", 1)?;
-                let stride = if b.has("stride") {
-                    self.pair_at_least(b, "stride", 1)?
-                } else {
-                    k
-                };
+                let (kernel, stride, padding) = self.pool_window(b)?;
                 Op::AvgPool {
-                    kernel: k,
+                    kernel,
                     stride,
-                    padding: self.pair_at_least(b, "padding", 0)?,
+                    padding,
                     count_include_pad: b.bool("count_include_pad")?,
                 }
             }

@@ -3,7 +3,7 @@
 
 use super::args::EvArg;
 use super::resolve::{Definition, DefinitionKind};
-use super::value::{Env, Ty, Value};
+use super::value::{mismatch_code, Env, Ty, Value};
 use super::{BlockRef, DenseCtx, Elab, MAX_DEPTH, MAX_NODES};
 use crate::diag::{Code, Diagnostic, Label, TraceFrame};
 use crate::ir::{Group, Op};
@@ -579,14 +579,9 @@ impl<'a> Elab<'a> {
             let value = match ty.coerce(value) {
                 Ok(v) => v,
                 Err(v) => {
-                    let code = if matches!(v, Value::Tensor(_)) {
-                        Code::E0212
-                    } else {
-                        Code::E0205
-                    };
                     self.report(
                         Diagnostic::error(
-                            code,
+                            mismatch_code(&[&v]),
                             format!(
                                 "`{}` expects {ty}, found {}",
                                 param.name.name,

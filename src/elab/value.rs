@@ -1,6 +1,7 @@
 //! Values of the elaboration-time language and lexical environments.
 
 use super::resolve::Definition;
+use crate::diag::Code;
 use crate::ir::NodeId;
 use crate::source::Span;
 use crate::syntax::ast::{TypeExpr, TypeKind};
@@ -40,6 +41,16 @@ impl Value {
 
     pub fn is_poison(&self) -> bool {
         matches!(self, Value::Poison)
+    }
+}
+
+/// The code of a value of the wrong kind: E0212 where one of the values `found` is a
+/// tensor (a tensor and a number confused), E0205 otherwise.
+pub(super) fn mismatch_code(found: &[&Value]) -> Code {
+    if found.iter().any(|v| matches!(v, Value::Tensor(_))) {
+        Code::E0212
+    } else {
+        Code::E0205
     }
 }
 
