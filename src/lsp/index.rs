@@ -591,13 +591,9 @@ network net(n: int = 3) {
     #[test]
     fn references_resolve_like_elaboration() {
         let index = index(SOURCE);
-        let unit = def_named(&index, "unit", DefKind::Block);
         let width = def_named(&index, "width", DefKind::Param);
-        // `width` in the default of `inner` and in the `let`.
-        assert_eq!(
-            targets_at(&index, SOURCE, "width *"),
-            vec![&Target::Local(width)]
-        );
+        let n = def_named(&index, "n", DefKind::Param);
+        let i = def_named(&index, "i", DefKind::Index);
         // The block's `let width2` and the network's are different definitions.
         let lets: Vec<usize> = index
             .defs
@@ -607,63 +603,43 @@ network net(n: int = 3) {
             .map(|(i, _)| i)
             .collect();
         assert_eq!(lets.len(), 2);
-        assert_eq!(
-            targets_at(&index, SOURCE, "width2,"),
-            vec![&Target::Local(lets[0])]
-        );
-        assert_eq!(
-            targets_at(&index, SOURCE, "width2)"),
-            vec![&Target::Local(lets[1])]
-        );
-        assert_eq!(
-            targets_at(&index, SOURCE, "stride: stride"),
-            vec![&Target::Arg {
-                callee: "conv".into(),
-                param: "stride".into()
-            }]
-        );
-        assert_eq!(
-            targets_at(&index, SOURCE, "unit(16"),
-            vec![&Target::Block("unit".into())]
-        );
-        assert_eq!(
-            targets_at(&index, SOURCE, "stride: 2"),
-            vec![&Target::Arg {
-                callee: "unit".into(),
-                param: "stride".into()
-            }]
-        );
-        assert_eq!(
-            targets_at(&index, SOURCE, "projection"),
-            vec![&Target::Builtin("projection".into())]
-        );
-        assert_eq!(
-            targets_at(&index, SOURCE, "bn: false"),
-            vec![&Target::BuiltinArg {
-                builtin: "projection".into(),
-                param: "bn".into()
-            }]
-        );
-        assert_eq!(
-            targets_at(&index, SOURCE, "relu"),
-            vec![&Target::Layer("relu".into())]
-        );
-        assert_eq!(
-            targets_at(&index, SOURCE, "max("),
-            vec![&Target::Function("max".into())]
-        );
-        let n = def_named(&index, "n", DefKind::Param);
-        assert_eq!(
-            targets_at(&index, SOURCE, "n unit"),
-            vec![&Target::Local(n)]
-        );
+        let arg = |callee: &str, param: &str| Target::Arg {
+            callee: callee.into(),
+            param: param.into(),
+        };
+        // The reference that starts at each needle, and what it resolves to.
+        let expected = [
+            // `width` in the default of `inner` and in the `let`.
+            ("width *", Target::Local(width)),
+            ("width2,", Target::Local(lets[0])),
+            ("width2)", Target::Local(lets[1])),
+            ("stride: stride", arg("conv", "stride")),
+            ("unit(16", Target::Block("unit".into())),
+            ("stride: 2", arg("unit", "stride")),
+            ("projection", Target::Builtin("projection".into())),
+            (
+                "bn: false",
+                Target::BuiltinArg {
+                    builtin: "projection".into(),
+                    param: "bn".into(),
+                },
+            ),
+            ("relu", Target::Layer("relu".into())),
+            ("max(", Target::Function("max".into())),
+            ("n unit", Target::Local(n)),
+            ("i) }", Target::Local(i)),
+        ];
+        for (needle, target) in expected {
+            assert_eq!(
+                targets_at(&index, SOURCE, needle),
+                vec![&target],
+                "at `{needle}`"
+            );
+        }
         assert_eq!(
             index.defs[n].owner,
             Some(def_named(&index, "net", DefKind::Network))
         );
-        let i = def_named(&index, "i", DefKind::Index);
-        assert_eq!(targets_at(&index, SOURCE, "i) }"), vec![&Target::Local(i)]);
-        let _ = unit;
     }
 
     #[test]

@@ -139,21 +139,22 @@ impl Shift {
 
     /// The new offset of old offset `o`, if it lies outside the edited region.
     pub fn forward(&self, o: usize) -> Option<usize> {
-        if o <= self.prefix {
-            Some(o)
-        } else if o >= self.old_suffix {
-            Some(o - self.old_suffix + self.new_suffix)
-        } else {
-            None
-        }
+        self.across(o, self.old_suffix, self.new_suffix)
     }
 
     /// The old offset of new offset `o`, if it lies outside the edited region.
     pub fn backward(&self, o: usize) -> Option<usize> {
+        self.across(o, self.new_suffix, self.old_suffix)
+    }
+
+    /// Offset `o` of one text moved to the other, where the common suffix starts at
+    /// `from_suffix` in `o`'s text and at `to_suffix` in the other; the prefix is the
+    /// same in both.
+    fn across(&self, o: usize, from_suffix: usize, to_suffix: usize) -> Option<usize> {
         if o <= self.prefix {
             Some(o)
-        } else if o >= self.new_suffix {
-            Some(o - self.new_suffix + self.old_suffix)
+        } else if o >= from_suffix {
+            Some(o - from_suffix + to_suffix)
         } else {
             None
         }
