@@ -1,6 +1,6 @@
 """PyTorch's CPU throughput for the models resc's benchmarks measure, on this machine.
 
-    python benches/reference/pytorch_throughput.py [--threads N] [--seconds S]
+    python benches/reference/pytorch_throughput.py [--threads N] [--seconds S] [--device cuda]
 
 Prints images/s for
 - training steps (forward + backward + SGD step, batch 128, 3x32x32): ResNet-20 (option A)
@@ -79,18 +79,31 @@ def wrn(depth, k):
     return nn.Sequential(*layers)
 
 
+DEVICE = torch.device("cpu")
+
+
+def sync():
+    """Waits for the device's queued work (a GPU runs asynchronously)."""
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
+
+
 def rate(step, batch, seconds):
-    step()  # warm-up
+    for _ in range(3 if DEVICE.type == "cuda" else 1):
+        step()  # warm-up (on a GPU: cuDNN's algorithm search, the allocator)
+    sync()
     done, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds or done < 3:
         step()
         done += 1
+    sync()
     return done * batch / (time.perf_counter() - start)
 
 
 def train_rate(model, batch, seconds):
-    x = torch.randn(batch, 3, 32, 32)
-    y = torch.randint(0, 10, (batch,))
+    model.to(DEVICE)
+    x = torch.randn(batch, 3, 32, 32, device=DEVICE)
+    y = torch.randint(0, 10, (batch,), device=DEVICE)
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
     model.train()
 
@@ -103,7 +116,8 @@ def train_rate(model, batch, seconds):
 
 
 def eval_rate(model, shape, batch, seconds):
-    x = torch.randn(batch, *shape)
+    model.to(DEVICE)
+    x = torch.randn(batch, *shape, device=DEVICE)
     model.eval()
 
     def step():
@@ -121,10 +135,14 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda for an NVIDIA GPU")
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = torch.device(args.device)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    print(f"PyTorch {torch.__version__}, {args.threads} threads")
+    where = torch.cuda.get_device_name() if DEVICE.type == "cuda" else f"{args.threads} threads"
+    print(f"PyTorch {torch.__version__}, {where}")
     for name, model in [("resnet20", resnet20()), ("wrn-16-4", wrn(16, 4))]:
         print(f"train  {name:10} batch 128  {params(model):>11,} params  "
               f"{train_rate(model, 128, args.seconds):8.1f} images/s")
