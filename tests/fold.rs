@@ -7,9 +7,12 @@ use burn::backend::Flex;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
 use burn_store::SafetensorsStore;
+use common::snapshot::{files, Snapshots};
 use resc::lower::{NameMap, Net, Network};
 use resc::passes::{Goal, Pipeline};
 use std::path::Path;
+
+mod common;
 
 type B = Flex;
 
@@ -134,13 +137,8 @@ fn compare(network: &Network, seed: u64) -> (f32, resc::passes::FoldReport) {
 #[test]
 fn folding_keeps_the_outputs_of_every_zoo_network() {
     let zoo = small_zoo();
-    let mut files: Vec<_> = std::fs::read_dir(&zoo)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
     let mut checked = 0;
-    for file in files {
+    for file in files(&zoo, "resnet") {
         let text = std::fs::read_to_string(&file).unwrap();
         if !text.lines().any(|l| l.starts_with("network ")) {
             continue; // a library of blocks
@@ -388,21 +386,14 @@ fn plain_chain(net: &Net<B>, other: &str) -> Vec<String> {
 /// Per-pass snapshots of the inference passes: each `tests/inference-passes/*.resnet` is
 /// built with seeded random weights and BN statistics, folded (`plain-*` files also lose
 /// their residuals, RMNet), and the execution plan before and after is compared with the
-/// `.plan` file beside it; the outputs must agree too. `RESC_BLESS=1 cargo test --test
-/// fold` rewrites the snapshots.
+/// `.plan` file beside it (`tests/common/snapshot.rs`); the outputs must agree too.
+/// `RESC_BLESS=1 cargo test --test fold` rewrites the snapshots.
 #[test]
 fn inference_pass_snapshots() {
-    let bless = std::env::var_os("RESC_BLESS").is_some_and(|v| v == "1");
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/inference-passes");
-    let mut inputs: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "resnet"))
-        .collect();
-    inputs.sort();
-    assert!(inputs.len() >= 4, "a snapshot per inference pass");
-    let mut failures = Vec::new();
-    for (seed, input) in inputs.iter().enumerate() {
+    // A snapshot per inference pass, at least.
+    let mut snapshots =
+        Snapshots::new("tests/inference-passes", &["plan"], "--test fold").at_least(4);
+    for (seed, input) in snapshots.inputs().iter().enumerate() {
         let network = compile(input.to_str().unwrap());
         let plain = input
             .file_name()
@@ -419,23 +410,7 @@ fn inference_pass_snapshots() {
             Pipeline::for_backend::<B>(Goal::Inference).run_net(net)
         };
         let actual = format!("before:\n{before}\nafter: {report}\n{}", after.plan());
-        let snapshot = input.with_extension("plan");
-        if bless {
-            std::fs::write(&snapshot, &actual).unwrap();
-            continue;
-        }
-        let expected = std::fs::read_to_string(&snapshot).unwrap_or_default();
-        if expected != actual {
-            failures.push(format!(
-                "{}:\n--- expected\n{expected}\n--- actual\n{actual}",
-                snapshot.display()
-            ));
-        }
+        snapshots.compare(input, "plan", &actual);
     }
-    assert!(
-        failures.is_empty(),
-        "{} snapshot(s) differ (RESC_BLESS=1 cargo test --test fold rewrites them):\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    snapshots.finish();
 }

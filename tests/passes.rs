@@ -1,38 +1,22 @@
 //! Per-pass snapshot tests: each `tests/passes/<pass>/*.resnet` is compiled, the pass named
 //! by its folder runs alone, and the IR before and after is compared with the `.ir` file
-//! beside it. `RESC_BLESS=1 cargo test --test passes` rewrites the snapshots.
+//! beside it (`tests/common/snapshot.rs`). `RESC_BLESS=1 cargo test --test passes` rewrites
+//! the snapshots.
 //! A second test runs the whole inference pipeline over every zoo model.
 
+use common::snapshot::{files, Snapshots};
 use resc::driver::{compile_file, FsLoader, Options};
 use resc::ir::dump;
 use resc::passes;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("test folder exists") {
-        let path = entry.expect("readable entry").path();
-        if path.is_dir() {
-            out.extend(files(&path, ext));
-        } else if path.extension().is_some_and(|e| e == ext) {
-            out.push(path);
-        }
-    }
-    out.sort();
-    out
-}
+mod common;
 
 #[test]
 fn pass_snapshots() {
-    let bless = std::env::var_os("RESC_BLESS").is_some_and(|v| v == "1");
-    let mut failures = Vec::new();
-    let inputs = files(Path::new("tests/passes"), "resnet");
-    assert!(
-        inputs.len() >= 5,
-        "expected a snapshot per pass, found {}",
-        inputs.len()
-    );
-    for input in inputs {
+    // A snapshot per pass, at least.
+    let mut snapshots = Snapshots::new("tests/passes", &["ir"], "--test passes").at_least(5);
+    for input in &snapshots.inputs() {
         let pass_name = input
             .parent()
             .and_then(|p| p.file_name())
@@ -43,7 +27,7 @@ fn pass_snapshots() {
             .find(|p| p.name == pass_name)
             .unwrap_or_else(|| panic!("{}: no pass named `{pass_name}`", input.display()));
         let compilation =
-            compile_file(&input, &Options::default(), &mut FsLoader).expect("readable");
+            compile_file(input, &Options::default(), &mut FsLoader).expect("readable");
         let mut checked = match compilation.result {
             Ok(c) => c,
             Err(d) => panic!(
@@ -61,25 +45,9 @@ fn pass_snapshots() {
             input.display()
         );
         let actual = format!("before:\n{before}\nafter `{pass_name}`:\n{after}");
-        let expected_path = input.with_extension("ir");
-        if bless {
-            std::fs::write(&expected_path, &actual).expect("writable snapshot");
-            continue;
-        }
-        let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
-        if expected != actual {
-            failures.push(format!(
-                "{}:\n--- expected\n{expected}\n--- actual\n{actual}",
-                input.display()
-            ));
-        }
+        snapshots.compare(input, "ir", &actual);
     }
-    assert!(
-        failures.is_empty(),
-        "{} snapshot(s) differ (RESC_BLESS=1 cargo test --test passes rewrites them):\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    snapshots.finish();
 }
 
 /// The inference pipeline keeps every zoo model well formed, with the same output shape

@@ -1,6 +1,10 @@
-//! Helpers shared by the zoo tests (`tests/zoo_*.rs`): compile a model of `models/` and
-//! look at its graph. Each test crate uses a subset, hence the `dead_code` allowance.
+//! Helpers shared by the integration tests: compile a model of `models/` and look at its
+//! graph (the zoo tests), and the snapshot harness ([`snapshot`]) of the tests whose
+//! expected outputs are files. Each test crate uses a subset, hence the `dead_code`
+//! allowance.
 #![allow(dead_code)]
+
+pub mod snapshot;
 
 use resc::check::Report;
 use resc::diag::render;
