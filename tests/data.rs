@@ -5,12 +5,15 @@
 //! Everything runs in temporary directories; the binary runs with `$RESC_DATA`,
 //! `$XDG_CACHE_HOME` and `$HOME` pointed there, so no real data or cache is touched.
 
+use common::text;
 use resc::data::{self, Augment, DataSource, Loader};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
+
+mod common;
 
 const PIXELS: usize = 3 * 32 * 32;
 
@@ -24,14 +27,6 @@ fn resc(args: &[&str], home: &Path) -> Output {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("the resc binary runs")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn assert_exit(out: &Output, code: i32) {

@@ -10,22 +10,11 @@
 //! `PROPTEST_RNG_SEED=7 PROPTEST_CASES=5000 cargo test --test fmt_proptest`.
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngSeed};
 use resc::fmt::{format, without_spans};
 use resc::source::FileId;
 use resc::syntax::parse;
 
-fn config() -> Config {
-    let mut config = Config::default();
-    if std::env::var_os("PROPTEST_CASES").is_none() {
-        config.cases = 128;
-    }
-    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
-        config.rng_seed = RngSeed::Fixed(0x0f3a_2026);
-    }
-    config.failure_persistence = None;
-    config
-}
+mod common;
 
 type Text = BoxedStrategy<String>;
 
@@ -330,7 +319,7 @@ fn file() -> Text {
 }
 
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(common::proptest_config(128, 0x0f3a_2026))]
 
     #[test]
     fn formatting_keeps_the_tree_and_the_comments_and_is_idempotent(text in file()) {

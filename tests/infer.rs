@@ -4,8 +4,11 @@
 
 use burn::tensor::TensorData;
 use burn_store::{ModuleStore, SafetensorsStore};
+use common::text;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+mod common;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -17,14 +20,6 @@ fn resc(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("resc runs")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn temp(name: &str) -> PathBuf {

@@ -7,7 +7,6 @@
 
 use proptest::prelude::*;
 use proptest::sample::Index;
-use proptest::test_runner::{Config, RngSeed};
 use resc::diag::{render, Diagnostic};
 use resc::driver::{compile_text, Loader, Options};
 use resc::source::{FileId, SourceMap, Span};
@@ -15,17 +14,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-fn config() -> Config {
-    let mut config = Config::default();
-    if std::env::var_os("PROPTEST_CASES").is_none() {
-        config.cases = 256;
-    }
-    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
-        config.rng_seed = RngSeed::Fixed(0x7e5c_2026);
-    }
-    config.failure_persistence = None;
-    config
-}
+mod common;
 
 /// Serves files from memory; a path it does not hold is "not found".
 struct MemLoader(HashMap<PathBuf, String>);
@@ -304,7 +293,7 @@ fn apply(text: &str, mutation: &Mutation) -> String {
 }
 
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(common::proptest_config(256, 0x7e5c_2026))]
 
     /// (a) Random token sequences: no panic; every failure is diagnostics with valid spans.
     #[test]

@@ -2,9 +2,12 @@
 //! directory, a SIGKILLed run resumed to the same result, coded errors, and λ.
 #![cfg(feature = "cpu")]
 
+use common::text;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+mod common;
 
 const MODEL: &str = "tests/fixtures/run/tiny.resnet";
 const LAMBDA_MODEL: &str = "tests/fixtures/run/weighted.resnet";
@@ -18,14 +21,6 @@ fn resc() -> Command {
 
 fn run(args: &[&str]) -> Output {
     resc().args(args).output().expect("resc runs")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn temp(name: &str) -> PathBuf {

@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests: compile a model of `models/` and look at its
-//! graph (the zoo tests), and the snapshot harness ([`snapshot`]) of the tests whose
-//! expected outputs are files. Each test crate uses a subset, hence the `dead_code`
-//! allowance.
+//! graph (the zoo tests), read what the `resc` binary printed, configure the property
+//! tests, and the snapshot harness ([`snapshot`]) of the tests whose expected outputs are
+//! files. Each test crate uses a subset, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
 pub mod snapshot;
@@ -11,6 +11,7 @@ use resc::diag::render;
 use resc::driver::{compile_file, Checked, Compilation, FsLoader, Options};
 use resc::ir::{Graph, NodeId, Op, Shape};
 use std::path::Path;
+use std::process::Output;
 
 /// Compiles `models/<file>.resnet` with `--set` overrides, whatever the outcome.
 pub fn compile_model(file: &str, overrides: &[&str]) -> Compilation {
@@ -51,6 +52,30 @@ pub fn compile_error(file: &str, overrides: &[&str]) -> String {
         Ok(_) => panic!("models/{file}.resnet {overrides:?} compiled, but it must be rejected"),
         Err(diags) => render::to_string(&compilation.sources, &diags),
     }
+}
+
+/// What a run of the `resc` binary printed: its standard output, then its standard error.
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The property tests' configuration: `cases` cases from a fixed `seed`, so that
+/// `cargo test` is deterministic, unless `PROPTEST_CASES` or `PROPTEST_RNG_SEED` says
+/// otherwise; failing cases are not written to disk.
+pub fn proptest_config(cases: u32, seed: u64) -> proptest::test_runner::Config {
+    let mut config = proptest::test_runner::Config::default();
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        config.cases = cases;
+    }
+    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+        config.rng_seed = proptest::test_runner::RngSeed::Fixed(seed);
+    }
+    config.failure_persistence = None;
+    config
 }
 
 pub fn shape(c: u64, h: u64, w: u64) -> Shape {
