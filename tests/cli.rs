@@ -335,7 +335,11 @@ fn check_passes_shows_the_inference_pipeline() {
     assert_exit(&out, 0);
     let text = stdout(&out);
     for pass in resc::passes::inference() {
-        assert!(text.contains(pass.name), "{} is not listed:\n{text}", pass.name);
+        assert!(
+            text.contains(pass.name),
+            "{} is not listed:\n{text}",
+            pass.name
+        );
     }
     assert!(
         text.contains(
