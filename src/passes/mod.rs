@@ -65,26 +65,17 @@ pub fn structural() -> Vec<Pass> {
     vec![no_ops::PASS, canonical::PASS, cse::PASS, dce::PASS]
 }
 
-/// Graph passes for an inference-only graph.
+/// Graph passes for an inference-only graph: the structural ones after removing what is
+/// an identity at inference only.
 pub fn inference() -> Vec<Pass> {
-    vec![
-        eval_identities::PASS,
-        no_ops::PASS,
-        canonical::PASS,
-        cse::PASS,
-        dce::PASS,
-    ]
+    let mut passes = vec![eval_identities::PASS];
+    passes.extend(structural());
+    passes
 }
 
-/// Every graph pass, for lookup by name.
+/// Every graph pass, for lookup by name (the inference pipeline holds each one).
 pub fn all() -> Vec<Pass> {
-    vec![
-        eval_identities::PASS,
-        no_ops::PASS,
-        canonical::PASS,
-        cse::PASS,
-        dce::PASS,
-    ]
+    inference()
 }
 
 /// What an optimised network is for.
