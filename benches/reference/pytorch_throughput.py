@@ -100,10 +100,9 @@ def rate(step, batch, seconds):
     return done * batch / (time.perf_counter() - start)
 
 
-def train_rate(model, batch, seconds):
-    model.to(DEVICE)
-    x = torch.randn(batch, 3, 32, 32, device=DEVICE)
-    y = torch.randint(0, 10, (batch,), device=DEVICE)
+def train_step(model, x, y):
+    """One training step on (x, y) as resc's trainer does it: cross-entropy, SGD with lr
+    0.1, Nesterov momentum 0.9, weight decay 5e-4."""
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
     model.train()
 
@@ -112,7 +111,14 @@ def train_rate(model, batch, seconds):
         F.cross_entropy(model(x), y).backward()
         opt.step()
 
-    return rate(step, batch, seconds)
+    return step
+
+
+def train_rate(model, batch, seconds):
+    model.to(DEVICE)
+    x = torch.randn(batch, 3, 32, 32, device=DEVICE)
+    y = torch.randint(0, 10, (batch,), device=DEVICE)
+    return rate(train_step(model, x, y), batch, seconds)
 
 
 def eval_rate(model, shape, batch, seconds):

@@ -12,11 +12,10 @@ import sys
 import time
 
 import torch
-import torch.nn.functional as F
 import torchvision
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pytorch_throughput import resnet20, wrn  # noqa: E402
+from pytorch_throughput import resnet20, train_step, wrn  # noqa: E402
 
 
 def main():
@@ -30,14 +29,7 @@ def main():
     }[name]()
     x = torch.randn(batch, 3, size, size)
     y = torch.arange(batch) % 10
-    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
-    model.train()
-
-    def step():
-        opt.zero_grad()
-        F.cross_entropy(model(x), y).backward()
-        opt.step()
-
+    step = train_step(model, x, y)
     step()
     start = time.perf_counter()
     for _ in range(steps):
