@@ -10,13 +10,13 @@ use rayon::prelude::*;
 /// A convolution with its weights as a `[out, in·kh·kw]` matrix.
 #[derive(Clone, Debug)]
 pub struct Conv2d {
-    out_channels: usize,
-    in_channels: usize,
-    kernel: [usize; 2],
-    stride: [usize; 2],
-    padding: [usize; 2],
-    dilation: [usize; 2],
-    weight: Vec<f32>,
+    pub(crate) out_channels: usize,
+    pub(crate) in_channels: usize,
+    pub(crate) kernel: [usize; 2],
+    pub(crate) stride: [usize; 2],
+    pub(crate) padding: [usize; 2],
+    pub(crate) dilation: [usize; 2],
+    pub(crate) weight: Vec<f32>,
 }
 
 impl Conv2d {
@@ -53,6 +53,11 @@ impl Conv2d {
         }
     }
 
+    /// The rows of the weight matrix: `in · kh · kw`.
+    pub(crate) fn depth(&self) -> usize {
+        self.in_channels * self.kernel[0] * self.kernel[1]
+    }
+
     /// The output map size for an `h × w` input (PyTorch's formula).
     pub fn output_size(&self, h: usize, w: usize) -> [usize; 2] {
         let size = |len: usize, d: usize| {
@@ -62,7 +67,7 @@ impl Conv2d {
         [size(h, 0), size(w, 1)]
     }
 
-    fn is_pointwise(&self) -> bool {
+    pub(crate) fn is_pointwise(&self) -> bool {
         self.kernel == [1, 1] && self.stride == [1, 1] && self.padding == [0, 0]
     }
 
@@ -82,7 +87,7 @@ impl Conv2d {
             [out.len(), n * k_n * cols],
             k_n,
         );
-        let depth = self.in_channels * self.kernel[0] * self.kernel[1];
+        let depth = self.depth();
         // About 256 KiB of gathered patches per block, at least 64 columns, and enough
         // blocks for every thread.
         let per_thread = (n * cols).div_ceil(rayon::current_num_threads());
@@ -144,7 +149,7 @@ impl Conv2d {
 
     /// im2col of output columns `range` (row-major positions of the output map):
     /// `patches[(c·kh + i)·kw + j][p]` is input `(c, oy·s − pad + i·d, ox·s − pad + j·d)`.
-    fn gather(
+    pub(crate) fn gather(
         &self,
         image: &[f32],
         [h, w]: [usize; 2],

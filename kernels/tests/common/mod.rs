@@ -1,4 +1,6 @@
 //! Shared by the kernel tests: deterministic values, the reference convolution, the error.
+// Each test binary uses part of this module.
+#![allow(dead_code)]
 
 use resc_kernels::Epilogue;
 
