@@ -16,6 +16,7 @@ use burn::backend::autodiff::checkpoint::strategy::{
 };
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::{Distribution, Tensor};
+use resc::passes::{Goal, Pipeline};
 use resc::Network;
 use std::process::Command;
 use std::time::Instant;
@@ -40,7 +41,9 @@ struct Figures {
 fn step<C: CheckpointStrategy>(network: &Network, batch: usize) -> Figures {
     let device = Default::default();
     let [c, h, w] = network.input_shape();
-    let net = network.build::<Autodiff<Flex, C>>(&device);
+    // As `resc run` does: the training pipeline's weight pass (BatchNorm + ReLU fusion).
+    let (net, _) = Pipeline::for_backend::<Autodiff<Flex, C>>(Goal::Training)
+        .run_net(network.build::<Autodiff<Flex, C>>(&device));
     let x = Tensor::<Autodiff<Flex, C>, 4>::random(
         [batch, c, h, w],
         Distribution::Normal(0.0, 1.0),

@@ -8,6 +8,7 @@
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::{Distribution, Int, Tensor, TensorData};
 use resc::data::DataSource;
+use resc::passes::{Goal, Pipeline};
 use resc::train::{TrainConfig, Trainer};
 use std::path::Path;
 use std::time::Instant;
@@ -36,7 +37,9 @@ fn main() {
     };
     let network = resc::network_from_file(Path::new(model), &options).expect("a zoo model");
     let device = Default::default();
-    let net = network.build_seeded::<B>(1, &device);
+    // As `resc run` does: the training pipeline's weight pass (BatchNorm + ReLU fusion).
+    let (net, _) =
+        Pipeline::for_backend::<B>(Goal::Training).run_net(network.build_seeded::<B>(1, &device));
     let source: DataSource = "synthetic".parse().expect("a data source");
     let mut config = TrainConfig::defaults(model, &source, [3, size, size]);
     config.lr = 0.1;

@@ -10,7 +10,7 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::Flex;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
-use resc_kernels::{Conv2d, Epilogue, MaxPool2d, Winograd3x3};
+use resc_kernels::{Conv2d, Epilogue, MaxPool2d, Tile, Winograd3x3};
 use std::any::{Any, TypeId};
 use std::sync::Arc;
 
@@ -39,6 +39,17 @@ pub(crate) struct HostConv {
 /// True when `B` is the backend whose tensors the CPU kernels read in place (flex).
 pub(crate) fn is_host_backend<B: Backend>() -> bool {
     TypeId::of::<B>() == TypeId::of::<Flex>()
+}
+
+/// The Winograd tile for a map of `h × w`: F(4×4, 3×3) does 4× fewer multiplications
+/// than the direct convolution; on maps smaller than one such tile most of its work
+/// would be padding, so they take F(2×2, 3×3) (2.25× fewer).
+pub(crate) fn tile_for([_, h, w]: [usize; 3]) -> Tile {
+    if h >= 4 && w >= 4 {
+        Tile::F4x4
+    } else {
+        Tile::F2x2
+    }
 }
 
 /// Runs a selected convolution on `x` (`[N, C, H, W]`, f32 on the CPU); `shape` is the
@@ -93,13 +104,13 @@ fn on_host<B: Backend>(
         .expect("kernel selection runs only on the flex backend")
 }
 
-fn f32_slice(x: &FlexTensor) -> &[f32] {
+pub(super) fn f32_slice(x: &FlexTensor) -> &[f32] {
     x.as_slice::<f32>()
         .expect("kernel selection runs only on f32 tensors")
 }
 
 /// `x`, or a contiguous copy where it is a strided view.
-fn contiguous(x: FlexTensor) -> FlexTensor {
+pub(super) fn contiguous(x: FlexTensor) -> FlexTensor {
     if x.as_slice::<f32>().is_some() {
         x
     } else {

@@ -18,6 +18,7 @@
 //! assert_eq!(net.forward(x).dims(), [2, 10]);
 //! ```
 
+mod autodiff;
 pub(crate) mod host;
 mod init;
 pub mod layers;

@@ -189,9 +189,14 @@ impl<B: Backend> Net<B> {
                     y
                 }
             }
-            (&Kernel::BatchNorm { eps, momentum }, Some(Layer::BatchNorm(bn))) => {
-                ops::batch_norm(one(), bn, eps, momentum)
-            }
+            (
+                &Kernel::BatchNorm {
+                    eps,
+                    momentum,
+                    relu,
+                },
+                Some(Layer::BatchNorm(bn)),
+            ) => ops::batch_norm_relu(one(), bn, eps, momentum, relu),
             (&Kernel::GroupNorm { groups, eps }, Some(Layer::GroupNorm(gn))) => {
                 ops::group_norm(one(), gn, groups, eps)
             }

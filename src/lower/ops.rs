@@ -9,13 +9,14 @@
 //! Training behaviour (batch statistics, dropout) is chosen, as in burn-nn, by whether
 //! the backend records gradients (`B::ad_enabled`).
 
+use super::autodiff::{self, ConvGeometry};
 use super::layers::{BatchNorm, GroupNorm, Linear};
 use burn::module::Param;
 use burn::tensor::activation;
 use burn::tensor::backend::Backend;
 use burn::tensor::module::{avg_pool2d, conv2d, max_pool2d};
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Distribution, Slice, Tensor};
+use burn::tensor::{Distribution, Slice, Tensor, TensorData};
 
 /// Expands a per-channel vector `[C]` (or a scalar `[1]`) to `[N, C, 1]`.
 fn per_channel<B: Backend>(v: Tensor<B, 1>, n: usize, c: usize) -> Tensor<B, 3> {
@@ -51,6 +52,14 @@ pub fn conv<B: Backend>(
     {
         return pointwise(x, weight.val(), bias.map(Param::val));
     }
+    if groups == 1 && autodiff::available::<B>() {
+        let geometry = ConvGeometry {
+            stride,
+            padding,
+            dilation,
+        };
+        return autodiff::conv2d(x, weight.val(), bias.map(Param::val), geometry);
+    }
     let options = ConvOptions::new(stride, padding, dilation, groups);
     conv2d(x, weight.val(), bias.map(Param::val), options)
 }
@@ -84,6 +93,50 @@ fn pointwise<B: Backend>(
 /// variance for normalising) and updates the running statistics with PyTorch's rule:
 /// `r ← (1 − m)·r + m·s`, with the unbiased batch variance for `running_var`.
 pub fn batch_norm<B: Backend>(
+    x: Tensor<B, 4>,
+    bn: &BatchNorm<B>,
+    eps: f64,
+    momentum: f64,
+) -> Tensor<B, 4> {
+    batch_norm_relu(x, bn, eps, momentum, false)
+}
+
+/// [`batch_norm`], then ReLU when `relu`: one fused op where the backend has the
+/// training kernels (see `autodiff`).
+pub fn batch_norm_relu<B: Backend>(
+    x: Tensor<B, 4>,
+    bn: &BatchNorm<B>,
+    eps: f64,
+    momentum: f64,
+    relu: bool,
+) -> Tensor<B, 4> {
+    if B::ad_enabled(&x.device()) && autodiff::available::<B>() {
+        let affine = match (&bn.weight, &bn.bias) {
+            (Some(gamma), Some(beta)) => Some(Some((gamma.val(), beta.val()))),
+            (None, None) => Some(None),
+            _ => None,
+        };
+        if let Some(affine) = affine {
+            let [n, c, h, w] = x.dims();
+            let device = x.device();
+            let (y, stats) = autodiff::batch_norm(x, affine, eps, relu);
+            let per_channel = |v: Vec<f32>| {
+                Tensor::<B, 1>::from_data(TensorData::new(v, [c]), &device).reshape([1, c, 1])
+            };
+            let [mean, var] = [stats.mean, stats.var].map(per_channel);
+            update_running(bn, mean, var, n * h * w, momentum);
+            return y;
+        }
+    }
+    let y = batch_norm_generic(x, bn, eps, momentum);
+    if relu {
+        activation::relu(y)
+    } else {
+        y
+    }
+}
+
+pub(super) fn batch_norm_generic<B: Backend>(
     x: Tensor<B, 4>,
     bn: &BatchNorm<B>,
     eps: f64,

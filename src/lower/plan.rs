@@ -27,6 +27,9 @@ pub enum Kernel {
     BatchNorm {
         eps: f64,
         momentum: f64,
+        /// A ReLU fused into the step (the training pass `fuse-norm-relu`): one op with
+        /// its own backward where the backend has the training kernels.
+        relu: bool,
     },
     GroupNorm {
         groups: usize,
@@ -232,7 +235,11 @@ fn lower_op(op: &Op, inputs: &[[usize; 3]], out: [usize; 3]) -> (Kernel, Option<
             affine,
             zero_init,
         } => (
-            Kernel::BatchNorm { eps, momentum },
+            Kernel::BatchNorm {
+                eps,
+                momentum,
+                relu: false,
+            },
             Some(LayerSpec::BatchNorm {
                 channels: x[0],
                 affine,

@@ -63,9 +63,12 @@ pub(super) fn run<B: Backend>(net: Net<B>, report: &mut FoldReport) -> Net<B> {
             unreachable!("a conv step holds a conv layer");
         };
         let (folded, done) = match (&step.kernel, step.layer.map(|l| (l, &layers[l]))) {
-            (&Kernel::BatchNorm { eps, .. }, Some((l, Some(Layer::BatchNorm(bn)))))
-                if !conv.relu =>
-            {
+            (
+                &Kernel::BatchNorm {
+                    eps, relu: false, ..
+                },
+                Some((l, Some(Layer::BatchNorm(bn)))),
+            ) if !conv.relu => {
                 let inv_std = bn.running_var.value().add_scalar(eps).sqrt().recip();
                 let scale = match &bn.weight {
                     Some(gamma) => gamma.val() * inv_std,

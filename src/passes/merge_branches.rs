@@ -194,15 +194,17 @@ fn classify<B: Backend>(
                 Some(layer),
                 _,
             ) => Branch::Conv { step: j, layer },
-            (&Kernel::BatchNorm { eps, .. }, Some(layer), &[input])
-                if input == x && uses[j] == 1 && j != plan.output =>
-            {
-                Branch::Norm {
-                    step: j,
-                    layer,
-                    eps,
-                }
-            }
+            (
+                &Kernel::BatchNorm {
+                    eps, relu: false, ..
+                },
+                Some(layer),
+                &[input],
+            ) if input == x && uses[j] == 1 && j != plan.output => Branch::Norm {
+                step: j,
+                layer,
+                eps,
+            },
             _ => return None,
         };
         branches.push(branch);

@@ -14,7 +14,8 @@
 //!   folding (`fold_norms`), RepVGG's branch merging (`merge_branches`), RMNet's residual
 //!   removal (`remove_residuals`), and on the CPU the fusion of residual additions into
 //!   convolutions (`fuse_adds`) and kernel selection (`select_kernels`, last: it builds
-//!   the kernels from the final weights).
+//!   the kernels from the final weights). Training has one weight pass, which changes
+//!   the plan only: the fusion of BatchNorm and the ReLU after it (`fuse_norm_relu`).
 //!
 //! Module direction: graph passes use `ir` and `check`; weight passes use `lower`, which
 //! never uses this module — lowering only lowers (builds and runs a plan).
@@ -29,6 +30,8 @@ mod no_ops;
 mod fold_norms;
 #[cfg(feature = "cpu")]
 mod fuse_adds;
+#[cfg(feature = "cpu")]
+mod fuse_norm_relu;
 #[cfg(feature = "cpu")]
 mod merge_branches;
 #[cfg(feature = "cpu")]
@@ -82,7 +85,8 @@ pub fn all() -> Vec<Pass> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Goal {
     /// Training (and evaluating a checkpoint with the training graph): only the graph
-    /// passes that are identities in training too; no weight pass.
+    /// passes that are identities in training too, and one weight pass that changes no
+    /// weight (BatchNorm + ReLU fusion).
     Training,
     /// Inference: every graph pass, then the weight passes (folding, branch merging and,
     /// on the CPU, add fusion and kernel selection).
@@ -111,6 +115,7 @@ pub enum WeightPass {
     RemoveResiduals,
     FuseAdds,
     SelectKernels,
+    FuseNormRelu,
 }
 
 impl WeightPass {
@@ -121,6 +126,7 @@ impl WeightPass {
             WeightPass::RemoveResiduals => "remove-residuals",
             WeightPass::FuseAdds => "fuse-adds",
             WeightPass::SelectKernels => "select-kernels",
+            WeightPass::FuseNormRelu => "fuse-norm-relu",
         }
     }
 
@@ -140,6 +146,9 @@ impl WeightPass {
             }
             WeightPass::SelectKernels => {
                 "run convolutions and max pooling on the CPU kernels (Winograd, gemm)"
+            }
+            WeightPass::FuseNormRelu => {
+                "fuse each ReLU into the training-mode BatchNorm before it (one op with its own backward)"
             }
         }
     }
@@ -171,7 +180,7 @@ impl Pipeline {
     pub fn weight_passes(&self) -> Vec<WeightPass> {
         use WeightPass::*;
         let mut passes = match self.goal {
-            Goal::Training => return Vec::new(),
+            Goal::Training => return vec![FuseNormRelu],
             Goal::Inference => vec![FoldNorms, MergeBranches, FoldNorms],
             Goal::Plain => vec![
                 FoldNorms,

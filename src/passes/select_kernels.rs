@@ -15,24 +15,14 @@
 //! (CUDA; autodiff, for training) the pass changes nothing.
 
 use super::FoldReport;
+use crate::lower::host::tile_for;
 use crate::lower::host::{is_host_backend, CpuConv, HostConv, HostStep};
 use crate::lower::layers::{Conv, Layer};
 use crate::lower::plan::{CpuKernel, Kernel};
 use crate::lower::Net;
 use burn::tensor::backend::Backend;
-use resc_kernels::{Conv2d, MaxPool2d, Tile, Winograd3x3};
+use resc_kernels::{Conv2d, MaxPool2d, Winograd3x3};
 use std::sync::Arc;
-
-/// The Winograd tile for a map of `h × w`: F(4×4, 3×3) does 4× fewer multiplications
-/// than the direct convolution; on maps smaller than one such tile most of its work
-/// would be padding, so they take F(2×2, 3×3) (2.25× fewer).
-fn tile_for([_, h, w]: [usize; 3]) -> Tile {
-    if h >= 4 && w >= 4 {
-        Tile::F4x4
-    } else {
-        Tile::F2x2
-    }
-}
 
 /// Builds the CPU kernels of the one-group convolutions and of max pooling, counting
 /// the convolutions on Winograd and on gemm into `report`; on the CPU backend only.

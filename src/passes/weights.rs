@@ -2,8 +2,8 @@
 //! compiling a model file through a whole [`Pipeline`] into a [`Network`].
 
 use super::{
-    fold_norms, fuse_adds, merge_branches, remove_residuals, select_kernels, Goal, PassReport,
-    Pipeline, Target, WeightPass,
+    fold_norms, fuse_adds, fuse_norm_relu, merge_branches, remove_residuals, select_kernels, Goal,
+    PassReport, Pipeline, Target, WeightPass,
 };
 use crate::driver::{self, FsLoader, Options};
 use crate::lower::{self, CompileError, Net, Network};
@@ -70,6 +70,7 @@ impl WeightPass {
             WeightPass::RemoveResiduals => remove_residuals::run(net, report),
             WeightPass::FuseAdds => fuse_adds::run(net, report),
             WeightPass::SelectKernels => select_kernels::run(net, report),
+            WeightPass::FuseNormRelu => fuse_norm_relu::run(net, report),
         }
     }
 }
@@ -82,7 +83,8 @@ impl Pipeline {
 
     /// Runs the weight passes on `net` (a net whose weights are final: kernel selection
     /// puts them in the CPU kernels' form, and a record loaded afterwards would not
-    /// reach the kernels). With [`Goal::Training`] the net is returned unchanged.
+    /// reach the kernels). With [`Goal::Training`] only the plan changes (BatchNorm + ReLU
+    /// fusion), never a weight: a record loads into the net before or after.
     pub fn run_net<B: Backend>(&self, net: Net<B>) -> (Net<B>, FoldReport) {
         let mut report = FoldReport {
             steps_before: net.plan().steps.len(),

@@ -7,6 +7,7 @@ use super::trainer::Trainer;
 use crate::data::{Augment, Batch, Dataset, Loader, Split};
 use crate::diag::{Code, Diagnostic};
 use crate::lower::{Net, Network};
+use crate::passes::{Goal, Pipeline};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
@@ -110,7 +111,9 @@ pub fn train<B: AutodiffBackend>(
     device: &B::Device,
 ) -> Result<Vec<EpochMetrics>, Diagnostic> {
     B::seed(device, config.seed);
-    let net = network.build_seeded::<B>(config.seed, device);
+    // The training pipeline's weight pass fuses BatchNorm and ReLU (plan only).
+    let (net, _) = Pipeline::for_backend::<B>(Goal::Training)
+        .run_net(network.build_seeded::<B>(config.seed, device));
     let train_split = Arc::new(data.train.clone());
     let test_split = Arc::new(data.test.clone());
     let loader = Loader::new(
