@@ -177,10 +177,20 @@ impl Conv2d {
                         } else {
                             let src = &channel[iy * w..][..w];
                             let x0 = j * self.dilation[1];
-                            for (o, d) in dst.iter_mut().enumerate() {
-                                let ix =
-                                    ((ox0 + o) * self.stride[1] + x0).wrapping_sub(self.padding[1]);
-                                *d = if ix < w { src[ix] } else { 0.0 };
+                            if self.stride[1] == 1 {
+                                // A run of the row, zeros where it reaches into the padding.
+                                let (lo, hi, first) = row_span(ox0 + x0, self.padding[1], run, w);
+                                dst[..lo].fill(0.0);
+                                if hi > lo {
+                                    dst[lo..hi].copy_from_slice(&src[first..][..hi - lo]);
+                                }
+                                dst[hi..].fill(0.0);
+                            } else {
+                                for (o, d) in dst.iter_mut().enumerate() {
+                                    let ix = ((ox0 + o) * self.stride[1] + x0)
+                                        .wrapping_sub(self.padding[1]);
+                                    *d = if ix < w { src[ix] } else { 0.0 };
+                                }
                             }
                         }
                         p += run;
@@ -189,4 +199,13 @@ impl Conv2d {
             }
         }
     }
+}
+
+/// For a stride-1 run of `run` output columns whose first reads input column
+/// `start − pad`: the columns `lo..hi` of the run that fall inside a row of `w`, and the
+/// input column of `lo` (meaningful where `lo < hi`).
+pub(crate) fn row_span(start: usize, pad: usize, run: usize, w: usize) -> (usize, usize, usize) {
+    let lo = pad.saturating_sub(start).min(run);
+    let hi = (w + pad).saturating_sub(start).clamp(lo, run);
+    (lo, hi, (start + lo).saturating_sub(pad))
 }

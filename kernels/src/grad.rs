@@ -13,6 +13,7 @@
 //! A 1×1 convolution with stride 1 and no padding needs no patches: its input gradient
 //! is `Wᵀ · dy[n]` written in place, its weight gradient `dy[n] · x[n]ᵀ`.
 
+use crate::direct::row_span;
 use crate::Conv2d;
 use rayon::prelude::*;
 
@@ -224,11 +225,22 @@ impl Conv2d {
                         if iy < h {
                             let dst = &mut channel[iy * w..][..w];
                             let x0 = j * self.dilation[1];
-                            for (o, &v) in row[p - range.start..][..run].iter().enumerate() {
-                                let ix =
-                                    ((ox0 + o) * self.stride[1] + x0).wrapping_sub(self.padding[1]);
-                                if ix < w {
-                                    dst[ix] += v;
+                            let src = &row[p - range.start..][..run];
+                            if self.stride[1] == 1 {
+                                let (lo, hi, first) = row_span(ox0 + x0, self.padding[1], run, w);
+                                if hi > lo {
+                                    let dst = &mut dst[first..][..hi - lo];
+                                    for (d, &v) in dst.iter_mut().zip(&src[lo..hi]) {
+                                        *d += v;
+                                    }
+                                }
+                            } else {
+                                for (o, &v) in src.iter().enumerate() {
+                                    let ix = ((ox0 + o) * self.stride[1] + x0)
+                                        .wrapping_sub(self.padding[1]);
+                                    if ix < w {
+                                        dst[ix] += v;
+                                    }
                                 }
                             }
                         }

@@ -76,6 +76,8 @@ proptest! {
         // Only geometries with at least one output position.
         prop_assume!(h + 2 * padding > dilation * (kernel - 1) && w + 2 * padding > dilation * (kernel - 1));
         let error = check([n, c, h, w], k, g, relu, residual, seed);
-        prop_assert!(error < 2e-6, "{:?}: {:e}", g, error);
+        // Random cases include tiny sums whose largest value is itself a cancellation:
+        // 1e-5 of it (an indexing error is O(1)).
+        prop_assert!(error < 1e-5, "{:?}: {:e}", g, error);
     }
 }

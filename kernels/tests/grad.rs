@@ -1,6 +1,8 @@
 //! The convolution's gradients against f64 references (the adjoints of the direct
 //! convolution), for the geometries of residual networks and random ones. Tolerance:
-//! 2e-6 of the largest reference value (f32 sums over at most a few thousand terms).
+//! 2e-6 of the largest reference value (f32 sums over at most a few thousand terms) for
+//! the fixed cases, 1e-5 for random ones (tiny sums whose largest value is itself a
+//! cancellation; an indexing error is O(1)).
 
 mod common;
 
@@ -111,6 +113,6 @@ proptest! {
         let g = geometry(kernel, stride, padding, dilation);
         prop_assume!(h + 2 * padding > dilation * (kernel - 1) && w + 2 * padding > dilation * (kernel - 1));
         let (dx, dw) = check([n, c, h, w], k, g, seed);
-        prop_assert!(dx < 2e-6 && dw < 2e-6, "{:?}: dx {:e}, dw {:e}", g, dx, dw);
+        prop_assert!(dx < 1e-5 && dw < 1e-5, "{:?}: dx {:e}, dw {:e}", g, dx, dw);
     }
 }
