@@ -226,6 +226,27 @@ fn parens() {
     );
 }
 
+/// `**` is right-associative and binds tighter than unary minus on its left: parentheses
+/// only where the tree needs them, and none around a negated exponent.
+#[test]
+fn powers() {
+    check(
+        r#"block b { let a = 2**(j-i); let b = (2 ** 3) ** 2; let c = 2 ** (3 ** 2); let d = (-2) ** 2; let e = -(2 ** 2); let f = 2 ** -1; let g = 2 ** (-1 * k); let h = (a[0] ** 2)[1] + (2 * 3) ** x[0] }
+"#,
+        r#"block b {
+    let a = 2 ** (j - i)
+    let b = (2 ** 3) ** 2
+    let c = 2 ** 3 ** 2
+    let d = (-2) ** 2
+    let e = -2 ** 2
+    let f = 2 ** -1
+    let g = 2 ** (-1 * k)
+    let h = (a[0] ** 2)[1] + (2 * 3) ** x[0]
+}
+"#,
+    );
+}
+
 /// Number literals keep their spelling.
 #[test]
 fn literals() {

@@ -57,13 +57,23 @@ pub struct Sig {
     pub doc: &'static str,
 }
 
+/// One tensor operand of a signature that takes tensors (`add`, `concat`, `sum`).
+pub struct TensorArg {
+    pub value: Value,
+    /// The argument that gave it: the tensor itself, or the list it is an element of.
+    pub span: Span,
+    /// Its index in that list, when the argument was a list of tensors (`sum(xs)`).
+    pub element: Option<usize>,
+}
+
 /// Arguments bound to a signature.
 pub struct Bound {
     pub sig: &'static Sig,
     values: Vec<Option<(Value, Span)>>,
     pub call_span: Span,
-    /// The tensors given positionally (for `tensors: true` signatures).
-    pub tensors: Vec<(Value, Span)>,
+    /// The tensors given positionally, lists of tensors spread out (for `tensors: true`
+    /// signatures).
+    pub tensors: Vec<TensorArg>,
 }
 
 impl Bound {
@@ -181,14 +191,20 @@ impl Elab<'_> {
             if arg.value.is_poison() {
                 ok = false;
             }
-            let index = match &arg.name {
-                None if sig.tensors
-                    && matches!(arg.value, Value::Tensor(_) | Value::Poison)
-                    && positional == 0 =>
-                {
-                    tensors.push((arg.value, arg.span));
-                    continue;
+            if sig.tensors && arg.name.is_none() && positional == 0 {
+                match self.tensor_operands(sig, &arg) {
+                    Some(Ok(operands)) => {
+                        tensors.extend(operands);
+                        continue;
+                    }
+                    Some(Err(())) => {
+                        ok = false;
+                        continue;
+                    }
+                    None => {}
                 }
+            }
+            let index = match &arg.name {
                 None => {
                     positional += 1;
                     if positional > sig.params.len() {
@@ -244,6 +260,9 @@ impl Elab<'_> {
             match coerce(param.ty, arg.value) {
                 Ok(v) => values[index] = Some((v, arg.span)),
                 Err(v) => {
+                    // A value of the wrong type still fills its parameter, so that the
+                    // parameter is not reported missing, and is reported given twice.
+                    values[index] = Some((Value::Poison, arg.span));
                     let hint = matches!(v, Value::Tensor(_)).then(|| {
                         "a layer reads the current tensor; feed another one with `x | layer`"
                             .to_string()
@@ -291,6 +310,54 @@ impl Elab<'_> {
             call_span,
             tensors,
         })
+    }
+
+    /// The tensors a leading positional argument gives a signature that takes tensors: a
+    /// tensor (or a failed value), or a list holding tensors, spread out. `None` for any
+    /// other value, which then binds to a parameter; `Err` after reporting a list that
+    /// mixes tensors with other values.
+    fn tensor_operands(&mut self, sig: &Sig, arg: &EvArg) -> Option<Result<Vec<TensorArg>, ()>> {
+        let items = match &arg.value {
+            Value::Tensor(_) | Value::Poison => {
+                return Some(Ok(vec![TensorArg {
+                    value: arg.value.clone(),
+                    span: arg.span,
+                    element: None,
+                }]));
+            }
+            // An empty list counts as a list of tensors, so that `sum([])` is reported
+            // as too few tensors rather than as a wrong `weights`.
+            Value::List(items)
+                if items.is_empty() || items.iter().any(|v| matches!(v, Value::Tensor(_))) =>
+            {
+                items
+            }
+            _ => return None,
+        };
+        if let Some((i, other)) = items
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !matches!(v, Value::Tensor(_)))
+        {
+            self.report(
+                Diagnostic::error(
+                    Code::E0212,
+                    format!(
+                        "`{}` takes a list of tensors, found {} as element {i}",
+                        sig.name,
+                        other.type_name()
+                    ),
+                )
+                .at(arg.span, format!("element {i} is not a tensor")),
+            );
+            return Some(Err(()));
+        }
+        let operands = items.iter().enumerate().map(|(i, value)| TensorArg {
+            value: value.clone(),
+            span: arg.span,
+            element: Some(i),
+        });
+        Some(Ok(operands.collect()))
     }
 }
 

@@ -407,7 +407,7 @@ impl<'a> Elab<'a> {
         let overflow = |e: &mut Self| {
             e.arith_error(
                 span,
-                format!("`{x} {} {y}` overflows", op.symbol()),
+                format!("`{}` overflows", operation_text(op, x, y)),
                 "too large",
                 None,
             )
@@ -434,6 +434,16 @@ impl<'a> Elab<'a> {
             Div => Value::Int(x / y),
             FloorDiv => Value::Int(x.div_euclid(y) - i64::from(y < 0 && x.rem_euclid(y) != 0)),
             Rem => Value::Int(x - y * (x.div_euclid(y) - i64::from(y < 0 && x.rem_euclid(y) != 0))),
+            Pow if y < 0 => self.arith_error(
+                span,
+                format!(
+                    "negative exponent in `{}`: an integer power needs an exponent of 0 or more",
+                    operation_text(op, x, y)
+                ),
+                "negative exponent",
+                Some("write the base as a float for a real result, e.g. `2.0 ** -1`"),
+            ),
+            Pow => int_power(x, y).map_or_else(|| overflow(self), Value::Int),
             Lt => Value::Bool(x < y),
             Le => Value::Bool(x <= y),
             Gt => Value::Bool(x > y),
@@ -461,6 +471,7 @@ impl<'a> Elab<'a> {
             Div => x / y,
             FloorDiv => (x / y).floor(),
             Rem => x - y * (x / y).floor(),
+            Pow => x.powf(y),
             Lt => return Value::Bool(x < y),
             Le => return Value::Bool(x <= y),
             Gt => return Value::Bool(x > y),
@@ -474,7 +485,7 @@ impl<'a> Elab<'a> {
         if !v.is_finite() {
             return self.arith_error(
                 span,
-                format!("`{x} {} {y}` is not a finite number", op.symbol()),
+                format!("`{}` is not a finite number", operation_text(op, x, y)),
                 "not finite",
                 None,
             );
@@ -619,6 +630,27 @@ impl<'a> Elab<'a> {
             }
             _ => Value::Poison,
         }
+    }
+}
+
+/// `base ** exponent` for a non-negative exponent, `None` where it overflows. The bases
+/// 0, 1 and -1 never overflow, whatever the exponent.
+fn int_power(base: i64, exponent: i64) -> Option<i64> {
+    match base {
+        0 => Some(i64::from(exponent == 0)),
+        1 => Some(1),
+        -1 => Some(if exponent % 2 == 0 { 1 } else { -1 }),
+        _ => base.checked_pow(u32::try_from(exponent).ok()?),
+    }
+}
+
+/// `x op y` for a diagnostic. A negative base of `**` is shown in parentheses, since
+/// `-2 ** 2` would read as `-(2 ** 2)`.
+fn operation_text<T: std::fmt::Display + PartialOrd + Default>(op: BinaryOp, x: T, y: T) -> String {
+    if op == BinaryOp::Pow && x < T::default() {
+        format!("({x}) ** {y}")
+    } else {
+        format!("{x} {} {y}", op.symbol())
     }
 }
 

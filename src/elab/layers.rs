@@ -1,7 +1,7 @@
 //! The built-in layers and tensor functions: their signatures (with documentation, for
 //! hover and completion) and their expansion into IR ops.
 
-use super::args::{Bound, Dflt, PTy, Sig, P};
+use super::args::{Bound, Dflt, PTy, Sig, TensorArg, P};
 use super::value::Value;
 use super::Elab;
 use crate::diag::{Code, Diagnostic};
@@ -106,13 +106,13 @@ pub(super) static LAYERS: &[Sig] = &[
         p("n", PTy::Int, Dflt::Required, "number of equal channel chunks"),
         p("index", PTy::Int, Dflt::Required, "which chunk, from 0"),
     ], "One of `n` equal chunks of the channels."),
-    tensor_sig("add", &[], "Element-wise sum of tensors of one shape: `add(a, b, …)`."),
+    tensor_sig("add", &[], "Element-wise sum of tensors of one shape: `add(a, b, …)` or `add(xs)` for a list."),
     tensor_sig("mul", &[], "Element-wise product `mul(a, b)`; `b` may be `[C, 1, 1]`."),
-    tensor_sig("concat", &[], "Concatenation along channels: `concat(a, b, …)`."),
+    tensor_sig("concat", &[], "Concatenation along channels: `concat(a, b, …)` or `concat(xs)` for a list."),
     tensor_sig("sum", &[
         p("weights", PTy::Enum(WEIGHTS), Dflt::Sym("per_input"), "per_input: a learned scalar per input; per_channel: a learned vector per input; none: plain sum"),
         p("norm", PTy::Enum(NORMS), Dflt::Sym("none"), "normalisation of the weights: none, relu (w/(Σw+1e-4)), softmax"),
-    ], "Multi-input weighted sum `Σ w_j ⊙ x_j` of earlier tensors of one shape (Darknet/YOLOv4, BiFPN)."),
+    ], "Multi-input weighted sum `Σ w_j ⊙ x_j` of earlier tensors of one shape, given one by one or as a list (`sum(xs)`) (Darknet/YOLOv4, BiFPN)."),
 ];
 
 /// Documentation of a built-in, for hover and completion.
@@ -486,7 +486,7 @@ impl Elab<'_> {
 
     /// `add`, `mul`, `concat` and `sum` over explicit tensors.
     pub(super) fn apply_tensor_fn(&mut self, b: &Bound, span: Span, alias: Option<&str>) -> Value {
-        let tensors: Vec<Value> = b.tensors.iter().map(|(v, _)| v.clone()).collect();
+        let tensors: Vec<Value> = b.tensors.iter().map(|t| t.value.clone()).collect();
         if tensors.len() < 2 || (b.sig.name == "mul" && tensors.len() != 2) {
             self.report(
                 Diagnostic::error(
@@ -502,7 +502,10 @@ impl Elab<'_> {
                         tensors.len()
                     ),
                 )
-                .at(span, "give the tensors as positional arguments")
+                .at(
+                    span,
+                    "give the tensors as positional arguments or as one list",
+                )
                 .hint(format!(
                     "e.g. `{}(a, b)` with `let a = …` naming earlier values",
                     b.sig.name
@@ -538,7 +541,7 @@ impl Elab<'_> {
 
     /// Reports an operand whose shape differs from the first one, pointing at both.
     fn mismatched_operand(&mut self, b: &Bound) -> Option<Value> {
-        let shapes: Vec<Option<_>> = b.tensors.iter().map(|(v, _)| self.shape_of(v)).collect();
+        let shapes: Vec<Option<_>> = b.tensors.iter().map(|t| self.shape_of(&t.value)).collect();
         let first = shapes.first().copied().flatten()?;
         for (i, shape) in shapes.iter().enumerate().skip(1) {
             let Some(shape) = shape else { continue };
@@ -555,14 +558,22 @@ impl Elab<'_> {
                 };
                 self.report(
                     Diagnostic::error(Code::E0302, format!("`{}`: {what}", b.sig.name))
-                        .at(b.tensors[i].1, format!("this is {shape}"))
-                        .also(b.tensors[0].1, format!("this is {first}"))
+                        .at(b.tensors[i].span, operand_label(&b.tensors[i], shape))
+                        .also(b.tensors[0].span, operand_label(&b.tensors[0], first))
                         .hint("resize one operand first, e.g. with `conv(C, k: 1, stride: s)`, `upsample(2)` or `maxpool`"),
                 );
                 return Some(Value::Poison);
             }
         }
         None
+    }
+}
+
+/// "this is 64×8×8", or "element 1 is 64×8×8" for a tensor taken from a list.
+fn operand_label(operand: &TensorArg, shape: impl std::fmt::Display) -> String {
+    match operand.element {
+        Some(i) => format!("element {i} is {shape}"),
+        None => format!("this is {shape}"),
     }
 }
 

@@ -13,8 +13,9 @@ const COMPARE: u8 = 5;
 const ADD: u8 = 6;
 const MUL: u8 = 7;
 const NEG: u8 = 8;
-const INDEX: u8 = 9;
-const ATOM: u8 = 10;
+const POW: u8 = 9;
+const INDEX: u8 = 10;
+const ATOM: u8 = 11;
 /// `if … then … else …` swallows every operator after its `else`, so as an operand it
 /// always needs parentheses.
 const IF: u8 = 0;
@@ -28,6 +29,7 @@ fn binary_prec(op: BinaryOp) -> u8 {
         Eq | Ne | Lt | Le | Gt | Ge => COMPARE,
         Add | Sub => ADD,
         Mul | Div | FloorDiv | Rem => MUL,
+        Pow => POW,
     }
 }
 
@@ -62,6 +64,7 @@ impl ExprPrinter<'_> {
             ExprKind::Call(call) => self.call(call),
             ExprKind::Unary(UnaryOp::Neg, x) => concat(vec![text("-"), self.operand(x, NEG)]),
             ExprKind::Unary(UnaryOp::Not, x) => concat(vec![text("not "), self.operand(x, NOT)]),
+            ExprKind::Binary(BinaryOp::Pow, base, exponent) => self.power(base, exponent),
             ExprKind::Binary(op, _, _) => self.chain(e, binary_prec(*op)),
             ExprKind::Index(list, index) => concat(vec![
                 self.operand(list, INDEX),
@@ -109,6 +112,17 @@ impl ExprPrinter<'_> {
         } else {
             indent(Doc::Fill(parts))
         }
+    }
+
+    /// `a ** b`, right-associative: a power as the base needs parentheses, one as the
+    /// exponent does not. The exponent may be negated without parentheses (`2 ** -k`),
+    /// because the parser reads a `-` after `**` as part of the exponent.
+    fn power(&self, base: &Expr, exponent: &Expr) -> Doc {
+        indent(Doc::Fill(vec![
+            self.operand(base, POW + 1),
+            Doc::Line,
+            concat(vec![text("** "), self.operand(exponent, NEG)]),
+        ]))
     }
 
     /// `if a then x else if b then y else z`, each `else` on its own line when it does

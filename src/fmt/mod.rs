@@ -96,6 +96,12 @@ pub fn format_source(file: FileId, text: &str) -> Result<String, Vec<Diagnostic>
     Ok(format(&ast, text))
 }
 
+/// `e` on one line, with exactly the parentheses that precedence needs (for hover
+/// texts, which must not read `(-2) ** 2` as `-2 ** 2`).
+pub fn expr_on_one_line(e: &ast::Expr) -> String {
+    doc::flat(&ExprPrinter { source: "" }.expr(e))
+}
+
 /// Writes the output line by line and hands out each comment exactly once, in order.
 struct Printer<'a> {
     source: &'a str,

@@ -13,7 +13,7 @@
 //! [`Visitor`], overriding the statements that define names and the calls.
 
 use crate::source::Span;
-use crate::syntax::ast::{self, Body, Call, Expr, ExprKind, ShortcutKind, Stmt, StmtKind};
+use crate::syntax::ast::{self, Body, Call, Expr, ShortcutKind, Stmt, StmtKind};
 use crate::syntax::visit::{walk_body, walk_stmt, Visitor};
 use std::path::PathBuf;
 
@@ -479,44 +479,10 @@ fn type_text(ty: &ast::TypeExpr) -> String {
     }
 }
 
-/// An expression written back compactly (for hover details).
+/// An expression written back compactly (for hover details), with the parentheses
+/// that its meaning needs.
 pub fn expr_text(e: &Expr) -> String {
-    match &e.kind {
-        ExprKind::Int(i) => i.to_string(),
-        ExprKind::Float(x) => format!("{x:?}"),
-        ExprKind::Bool(b) => b.to_string(),
-        ExprKind::Str(s) => format!("\"{s}\""),
-        ExprKind::In => "in".into(),
-        ExprKind::List(items) => format!(
-            "[{}]",
-            items.iter().map(expr_text).collect::<Vec<_>>().join(", ")
-        ),
-        ExprKind::Call(call) => call_text(call),
-        ExprKind::Unary(ast::UnaryOp::Neg, x) => format!("-{}", expr_text(x)),
-        ExprKind::Unary(ast::UnaryOp::Not, x) => format!("not {}", expr_text(x)),
-        ExprKind::Binary(op, a, b) => format!("{} {} {}", expr_text(a), op.symbol(), expr_text(b)),
-        ExprKind::Index(a, b) => format!("{}[{}]", expr_text(a), expr_text(b)),
-        ExprKind::If(c, a, b) => format!(
-            "if {} then {} else {}",
-            expr_text(c),
-            expr_text(a),
-            expr_text(b)
-        ),
-    }
-}
-
-fn call_text(call: &Call) -> String {
-    let Some(args) = &call.args else {
-        return call.name.name.clone();
-    };
-    let args: Vec<String> = args
-        .iter()
-        .map(|a| match &a.name {
-            Some(n) => format!("{}: {}", n.name, expr_text(&a.value)),
-            None => expr_text(&a.value),
-        })
-        .collect();
-    format!("{}({})", call.name.name, args.join(", "))
+    crate::fmt::expr_on_one_line(e)
 }
 
 #[cfg(test)]

@@ -433,6 +433,35 @@ fn completion_offers_what_fits_the_cursor() {
     assert_eq!(kinds, documented);
 }
 
+/// `**` and a list of tensors given to `sum` go through hover and inlay hints; the hover
+/// of a `let` keeps the parentheses that its value's meaning needs.
+#[test]
+fn powers_and_tensor_lists_in_hover_and_hints() {
+    let text = "network n {
+    input [3, 8, 8]
+    let w = (-2) ** 2 * 2 ** (3 - 1)
+    let a = conv(w, k: 1)
+    let b = a | conv(w, k: 1)
+    let xs = [a, b]
+    sum(xs, weights: none) as s
+    avgpool; flatten; linear(10)
+}
+";
+    let ws = workspace(&[("pow.resnet", text)]);
+    let hover = hover_text(&ws, "pow.resnet", at(text, "w =", 0));
+    assert!(
+        hover.contains("let w = (-2) ** 2 * 2 ** (3 - 1)"),
+        "{hover}"
+    );
+    let hover = hover_text(&ws, "pow.resnet", at(text, "sum", 0));
+    assert!(hover.contains("→ `[16, 8, 8]`"), "{hover}");
+    let hints = hints(&ws, "pow.resnet");
+    assert!(
+        hints.contains(&(6, "→ [16, 8, 8]".to_string())),
+        "{hints:?}"
+    );
+}
+
 #[test]
 fn outline_lists_networks_stages_and_blocks() {
     let ws = workspace(&[("blocks.resnet", BLOCKS), ("net.resnet", NET)]);

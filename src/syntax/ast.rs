@@ -242,6 +242,8 @@ pub enum BinaryOp {
     Div,
     FloorDiv,
     Rem,
+    /// `a ** b`: right-associative, tighter than unary minus (`-2 ** 2 == -4`).
+    Pow,
 }
 
 impl BinaryOp {
@@ -263,6 +265,7 @@ impl BinaryOp {
             BinaryOp::Div => "/",
             BinaryOp::FloorDiv => "//",
             BinaryOp::Rem => "%",
+            BinaryOp::Pow => "**",
         }
     }
 }

@@ -132,6 +132,7 @@ fn pratt_op(rule: Rule) -> bool {
             | floordiv
             | rem
             | neg
+            | pow
             | index
     )
 }
@@ -200,6 +201,9 @@ fn pratt() -> &'static PrattParser<Rule> {
                 | Op::infix(Rule::floordiv, Assoc::Left)
                 | Op::infix(Rule::rem, Assoc::Left))
             .op(Op::prefix(Rule::neg))
+            // Tighter than unary minus, as in Python: `-2 ** 2` is `-(2 ** 2)`. A `-`
+            // after `**` starts the exponent, so `2 ** -1` is `2 ** (-1)`.
+            .op(Op::infix(Rule::pow, Assoc::Right))
             .op(Op::postfix(Rule::index))
     })
 }
@@ -634,6 +638,7 @@ impl Builder<'_> {
                     Rule::div => ast::BinaryOp::Div,
                     Rule::floordiv => ast::BinaryOp::FloorDiv,
                     Rule::rem => ast::BinaryOp::Rem,
+                    Rule::pow => ast::BinaryOp::Pow,
                     rule => unreachable!("unexpected infix operator {rule:?}"),
                 };
                 ast::Expr {
@@ -943,8 +948,8 @@ impl Expected {
             shortcut_clause | k_shortcut => "`shortcut`",
             shortcut_kind => "a shortcut kind",
             shortcut_from => "`from`",
-            pipe | or_op | and_op | eq | ne | le | ge | lt | gt | add | sub | floordiv | mul
-            | div | rem | index => "an operator",
+            pipe | or_op | and_op | eq | ne | le | ge | lt | gt | add | sub | floordiv | pow
+            | mul | div | rem | index => "an operator",
             k_input => "`input`",
             k_let => "`let`",
             k_assert => "`assert`",
@@ -1607,6 +1612,18 @@ block preact(width: int, stride: int = 1, dropout: float = 0.0, role: start | mi
         assert_eq!(sexp(&expr_of("a >= b")), "(>= a b)");
         assert_eq!(sexp(&expr_of("a > b")), "(> a b)");
         assert_eq!(sexp(&expr_of("1 - -2")), "(- 1 (neg 2))");
+        assert_eq!(sexp(&expr_of("-2 ** 2")), "(neg (** 2 2))");
+        assert_eq!(sexp(&expr_of("(-2) ** 2")), "(** (neg 2) 2)");
+        assert_eq!(sexp(&expr_of("2 ** 3 ** 2")), "(** 2 (** 3 2))");
+        assert_eq!(sexp(&expr_of("2 ** -1")), "(** 2 (neg 1))");
+        assert_eq!(sexp(&expr_of("2 ** -1 ** 2")), "(** 2 (neg (** 1 2)))");
+        assert_eq!(sexp(&expr_of("2 * 3 ** 2")), "(* 2 (** 3 2))");
+        assert_eq!(sexp(&expr_of("2 ** 3 * 2")), "(* (** 2 3) 2)");
+        assert_eq!(
+            sexp(&expr_of("a[0] ** b[1]")),
+            "(** (index a 0) (index b 1))"
+        );
+        assert_eq!(sexp(&expr_of("2 ** (j - i)")), "(** 2 (- j i))");
         assert_eq!(sexp(&expr_of("x | f or y")), "(| x (or f y))");
         assert_eq!(
             sexp(&expr_of("if a and b then x + 1 else [1, 2,]")),
@@ -1951,7 +1968,7 @@ block preact(width: int, stride: int = 1, dropout: float = 0.0, role: start | mi
     #[test]
     fn binary_operator_symbols_round_trip() {
         for op in [
-            "|", "or", "and", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "//", "%",
+            "|", "or", "and", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "//", "%", "**",
         ] {
             let e = expr_of(&format!("a {op} b"));
             let ExprKind::Binary(parsed, _, _) = e.kind else {
