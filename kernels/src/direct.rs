@@ -107,7 +107,7 @@ impl Conv2d {
                     (image[c0..].as_ptr(), cols)
                 } else {
                     patches.resize(depth * (c1 - c0), 0.0);
-                    self.gather(image, [h, w], [oh, ow], c0..c1, patches);
+                    crate::simd(|| self.gather(image, [h, w], [oh, ow], c0..c1, patches));
                     (patches.as_ptr(), c1 - c0)
                 };
                 let at = img * k_n * cols + c0;
@@ -149,6 +149,7 @@ impl Conv2d {
 
     /// im2col of output columns `range` (row-major positions of the output map):
     /// `patches[(c·kh + i)·kw + j][p]` is input `(c, oy·s − pad + i·d, ox·s − pad + j·d)`.
+    #[inline(always)]
     pub(crate) fn gather(
         &self,
         image: &[f32],

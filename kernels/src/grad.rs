@@ -63,7 +63,7 @@ impl Conv2d {
                 unsafe {
                     self.weight_t_times(dy, cols, c0, c1 - c0, patches.as_mut_ptr(), c1 - c0, inner)
                 };
-                self.scatter(patches, [h, w], [oh, ow], c0..c1, dx);
+                crate::simd(|| self.scatter(patches, [h, w], [oh, ow], c0..c1, dx));
             }
         };
         let per_image = c_n * h * w;
@@ -116,7 +116,7 @@ impl Conv2d {
                         (image[c0..].as_ptr(), cols)
                     } else {
                         patches.resize(depth * len, 0.0);
-                        self.gather(image, [h, w], [oh, ow], c0..c1, &mut patches);
+                        crate::simd(|| self.gather(image, [h, w], [oh, ow], c0..c1, &mut patches));
                         (patches.as_ptr(), len)
                     };
                     let lhs = dy[img * k_n * cols + c0..].as_ptr();
@@ -201,6 +201,7 @@ impl Conv2d {
 
     /// col2im, the adjoint of [`Conv2d::gather`]: adds every value of `patches` (output
     /// columns `range`) to the input position it was gathered from.
+    #[inline(always)]
     fn scatter(
         &self,
         patches: &[f32],

@@ -62,6 +62,7 @@ impl Epilogue<'_> {
 
 /// Applies the epilogue to `dst`, a run of channel `k`'s outputs that starts at flat
 /// output index `at`.
+#[inline(always)]
 fn apply_epilogue(dst: &mut [f32], k: usize, at: usize, epilogue: Epilogue<'_>) {
     if let Some(bias) = epilogue.bias {
         let b = bias[k];
@@ -90,5 +91,42 @@ unsafe impl Sync for SharedOut {}
 impl SharedOut {
     fn get(self) -> *mut f32 {
         self.0
+    }
+}
+
+/// Runs `f` compiled for the widest vector instructions this CPU has (AVX-512, else
+/// AVX2 + FMA, else the build's baseline), chosen at run time: `f`'s body, inlined into
+/// one of three copies of this function, is vectorised for each. Hot loops call it
+/// once per block of work and mark their helpers `#[inline(always)]` so that they are
+/// compiled into the copy too.
+#[inline(always)]
+pub(crate) fn simd<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has the features the copy is compiled for.
+            return unsafe { x86::v4(f) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: as above.
+            return unsafe { x86::v3(f) };
+        }
+    }
+    f()
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    /// `f` with AVX-512 (x86-64-v4).
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
+    pub(crate) unsafe fn v4<R>(f: impl FnOnce() -> R) -> R {
+        f()
+    }
+
+    /// `f` with AVX2 and FMA (x86-64-v3).
+    #[target_feature(enable = "avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
+    pub(crate) unsafe fn v3<R>(f: impl FnOnce() -> R) -> R {
+        f()
     }
 }

@@ -181,10 +181,11 @@ impl Winograd3x3 {
         blocks
             .into_par_iter()
             .for_each_init(Scratch::default, |scratch, (r0, r1)| {
-                self.block(&geometry, x, r0..r1, epilogue, dst, scratch);
+                crate::simd(|| self.block(&geometry, x, r0..r1, epilogue, dst, scratch));
             });
     }
 
+    #[inline(always)]
     fn block(
         &self,
         geo: &Geometry,
@@ -235,6 +236,7 @@ impl Winograd3x3 {
     /// as they are and once shifted by one tile (the patch of tile `tx` covers columns
     /// `tx·m .. tx·m + a` of the padded row, a ≤ 2m): then every term of the transforms
     /// is a contiguous run over all the block's tiles.
+    #[inline(always)]
     fn input_transform(
         &self,
         geo: &Geometry,
@@ -289,6 +291,7 @@ impl Winograd3x3 {
 
     /// Transforms the block's products back and writes its output rows with the
     /// epilogue applied.
+    #[inline(always)]
     fn output_transform(
         &self,
         geo: &Geometry,
@@ -347,18 +350,49 @@ impl Tile {
     }
 }
 
-/// `dst = Σ coef · src(j)` over a row's non-zero terms (every row has at least one).
-#[inline]
+/// `dst = Σ coef · src(j)` over a row's non-zero terms (every row has at least one), in
+/// one pass over `dst` for rows of up to four terms (all of F(2×2)'s and F(4×4)'s but
+/// two), else term by term.
+#[inline(always)]
 fn combine<'s>(dst: &mut [f32], row: &[(usize, f32)], src: impl Fn(usize) -> &'s [f32]) {
-    let (&(j0, c0), rest) = row
-        .split_first()
-        .expect("a transform row has a non-zero term");
-    for (d, &v) in dst.iter_mut().zip(src(j0)) {
-        *d = c0 * v;
-    }
-    for &(j, c) in rest {
-        for (d, &v) in dst.iter_mut().zip(src(j)) {
-            *d += c * v;
+    let len = dst.len();
+    let term = |i: usize| (&src(row[i].0)[..len], row[i].1);
+    match row.len() {
+        1 => {
+            let (a, ca) = term(0);
+            for (d, &a) in dst.iter_mut().zip(a) {
+                *d = ca * a;
+            }
+        }
+        2 => {
+            let [(a, ca), (b, cb)] = [term(0), term(1)];
+            for ((d, &a), &b) in dst.iter_mut().zip(a).zip(b) {
+                *d = ca * a + cb * b;
+            }
+        }
+        3 => {
+            let [(a, ca), (b, cb), (c, cc)] = [term(0), term(1), term(2)];
+            for (((d, &a), &b), &c) in dst.iter_mut().zip(a).zip(b).zip(c) {
+                *d = ca * a + cb * b + cc * c;
+            }
+        }
+        4 => {
+            let [(a, ca), (b, cb), (c, cc), (e, ce)] = [term(0), term(1), term(2), term(3)];
+            for ((((d, &a), &b), &c), &e) in dst.iter_mut().zip(a).zip(b).zip(c).zip(e) {
+                *d = ca * a + cb * b + cc * c + ce * e;
+            }
+        }
+        _ => {
+            let (a, ca) = term(0);
+            for (d, &a) in dst.iter_mut().zip(a) {
+                *d = ca * a;
+            }
+            for i in 1..row.len() {
+                let (a, ca) = term(i);
+                for (d, &a) in dst.iter_mut().zip(a) {
+                    *d += ca * a;
+                }
+            }
         }
     }
 }

@@ -121,10 +121,10 @@ fn check([n, c, plane]: [usize; 3], relu: bool, affine: bool, offset: f32, seed:
     let (dgamma, dbeta) = batch_norm_backward(
         &dy,
         &x,
-        &y,
         &stats,
         [n, c, plane],
         g.as_deref(),
+        b.as_deref(),
         eps,
         relu,
         &mut dx,

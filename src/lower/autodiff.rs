@@ -317,13 +317,13 @@ pub(crate) fn batch_norm<B: Backend>(
     with_strategy!(B, batch_norm_with(x, affine, eps, relu))
 }
 
-/// What a BatchNorm's backward needs besides its input: its output (whose sign masks
-/// the gradient after a fused ReLU), statistics and options.
+/// What a BatchNorm's backward needs besides its input: γ and β (with which the
+/// kernel recomputes where a fused ReLU's output was positive), statistics, options.
 #[derive(Debug, Clone)]
 struct NormState {
     x: NodeId,
-    y: FlexTensor,
     gamma: Option<FlexTensor>,
+    beta: Option<FlexTensor>,
     stats: BatchStats,
     eps: f32,
     relu: bool,
@@ -358,14 +358,14 @@ fn batch_norm_with<C: CheckpointStrategy, B: Backend>(
     let y = tensor(y, [n, c, h, w]);
     let state = |x: NodeId| NormState {
         x,
-        y: y.clone(),
         gamma: gamma.clone(),
+        beta: beta.clone(),
         stats: stats.clone(),
         eps: eps as f32,
         relu,
     };
     // Compute-bound: with gradient checkpointing the output is kept, never recomputed
-    // (the backward reads it anyway).
+    // (recomputing would need a retro-forward of this op).
     let out = match affine {
         Some((g, b)) => {
             let nodes = [x.node.clone(), g.node.clone(), b.node.clone()];
@@ -396,16 +396,15 @@ fn batch_norm_with<C: CheckpointStrategy, B: Backend>(
 fn norm_backward(state: NormState, x: FlexTensor, dy: FlexTensor) -> [FlexTensor; 3] {
     let x = contiguous(x);
     let dy = contiguous(dy);
-    let y = contiguous(state.y);
     let [n, c, h, w] = dims(&x);
     let mut dx = vec![0.0f32; n * c * h * w];
     let (dgamma, dbeta) = resc_kernels::batch_norm_backward(
         f32_slice(&dy),
         f32_slice(&x),
-        f32_slice(&y),
         &state.stats,
         [n, c, h * w],
         state.gamma.as_ref().map(f32_slice),
+        state.beta.as_ref().map(f32_slice),
         state.eps,
         state.relu,
         &mut dx,
