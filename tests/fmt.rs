@@ -208,6 +208,35 @@ fn forms() {
     );
 }
 
+/// `let ys = repeat …` keeps its form, with braces or without.
+#[test]
+fn collecting_repeat() {
+    check(
+        r#"block b(n: int) {
+    let x = in
+    let ys   =   repeat n as i {x | conv(8, k: 3, dilation: i + 1)}
+    let zs = repeat 2   conv(8)
+    let ws = repeat n {
+        conv(8); bn
+        relu
+    }
+    sum(ys, weights: none)
+}
+"#,
+        r#"block b(n: int) {
+    let x = in
+    let ys = repeat n as i { x | conv(8, k: 3, dilation: i + 1) }
+    let zs = repeat 2 conv(8)
+    let ws = repeat n {
+        conv(8); bn
+        relu
+    }
+    sum(ys, weights: none)
+}
+"#,
+    );
+}
+
 /// Exactly the parentheses that precedence needs.
 #[test]
 fn parens() {

@@ -195,7 +195,12 @@ fn stmt() -> Text {
                     .prop_map(|(n, s, st, w)| format!("stage {n}:{s}{st}{w}")),
                 (expr(), index.clone(), body.clone())
                     .prop_map(|(c, i, b)| format!("repeat {c}{i} {b}")),
-                (literal(), index, safe).prop_map(|(c, i, st)| format!("repeat {c}{i} {st}")),
+                (literal(), index.clone(), safe.clone())
+                    .prop_map(|(c, i, st)| format!("repeat {c}{i} {st}")),
+                (name(), expr(), index.clone(), body.clone())
+                    .prop_map(|(n, c, i, b)| format!("let {n} = repeat {c}{i} {b}")),
+                (name(), literal(), index, safe)
+                    .prop_map(|(n, c, i, st)| format!("let {n} = repeat {c}{i} {st}")),
                 (
                     prop::option::of(expr()),
                     body.clone(),

@@ -64,8 +64,12 @@ fn run_one(path: &Path) -> Result<(String, &'static str), String> {
     Ok(match &compilation.result {
         Ok(checked) => {
             let elaborated = &checked.elaborated;
+            if let Some(error) = elaborated.warnings.iter().find(|d| d.is_error()) {
+                return Err(format!("an error among the warnings: {}", error.message));
+            }
+            let warnings = render::to_string(&compilation.sources, &elaborated.warnings);
             let report = Report::new(&elaborated.network, &elaborated.graph, &checked.info);
-            (report.to_table(), "stdout")
+            (format!("{warnings}{}", report.to_table()), "stdout")
         }
         Err(diags) => {
             if diags.is_empty() {
@@ -88,15 +92,17 @@ fn ui() {
     suite.finish();
 }
 
-/// Every error code has an explanation for `resc explain` and a test that shows it: a UI
-/// test for the codes of the compiler, an integration test (`tests/*.rs`, asserting the
-/// code's `[EXXXX]` in what the command printed) for the codes of weights, data and runs.
+/// Every code has an explanation for `resc explain` and a test that shows it: a UI
+/// test for the codes of the compiler (an error's `.stderr`, a warning's `.stdout`), an
+/// integration test (`tests/*.rs`, asserting the code's `[EXXXX]` in what the command
+/// printed) for the codes of weights, data and runs.
 #[test]
 fn every_code_is_explained_and_tested() {
     let files = ui_files();
     let mut expected: Vec<String> = files
         .iter()
-        .filter_map(|p| fs::read_to_string(p.with_extension("stderr")).ok())
+        .flat_map(|p| ["stderr", "stdout"].map(|ext| p.with_extension(ext)))
+        .filter_map(|p| fs::read_to_string(p).ok())
         .collect();
     for entry in fs::read_dir("tests").expect("tests/ is readable") {
         let path = entry.expect("a readable directory entry").path();

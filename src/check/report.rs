@@ -1,5 +1,6 @@
 //! The per-stage summary `resc check` prints: output shape, parameters, MACs and
 //! activation memory of each stage (and of the implicit stem and head), and totals.
+//! Only the nodes whose value reaches the output count ([`Graph::reaching_output`]).
 
 use super::{Cost, Info};
 use crate::ir::{Graph, Op, Shape};
@@ -47,9 +48,12 @@ impl Report {
             .collect();
         let mut total = Cost::default();
         let mut nodes = 0;
+        // Dead nodes (whose value never reaches the output) are computed by no one:
+        // their parameters, MACs and activations are not the network's.
+        let live = graph.reaching_output();
         for id in graph.nodes() {
             let node = graph.node(id);
-            if matches!(node.op, Op::Output) {
+            if matches!(node.op, Op::Output) || !live.contains(&id) {
                 continue;
             }
             let cost = info.costs.get(&id).copied().unwrap_or_default();

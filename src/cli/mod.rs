@@ -294,6 +294,8 @@ fn check(model: &ModelArgs, format: Format, run_passes: bool) -> i32 {
     };
     match (&compilation.result, format) {
         (Ok(checked), Format::Human) => {
+            // Warnings (E0216) go to standard error and leave the exit code at 0.
+            print_diagnostics(&compilation.sources, &checked.elaborated.warnings);
             let report = Report::new(
                 &checked.elaborated.network,
                 &checked.elaborated.graph,
@@ -311,8 +313,10 @@ fn check(model: &ModelArgs, format: Format, run_passes: bool) -> i32 {
                 &checked.elaborated.graph,
                 &checked.info,
             );
-            let out =
-                json!({ "ok": true, "diagnostics": [], "report": report, "passes": pass_reports });
+            let warnings: Vec<serde_json::Value> = (checked.elaborated.warnings.iter())
+                .map(|d| diagnostic_json(&compilation.sources, d))
+                .collect();
+            let out = json!({ "ok": true, "diagnostics": warnings, "report": report, "passes": pass_reports });
             println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
             EXIT_OK
         }

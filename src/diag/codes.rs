@@ -52,6 +52,7 @@ codes! {
     E0213 = "E0213", "no usable network";
     E0214 = "E0214", "assertion failed";
     E0215 = "E0215", "construct used in the wrong place";
+    E0216 = "E0216", "tensor computed but never used";
     E0301 = "E0301", "residual branches have different shapes";
     E0302 = "E0302", "operands have different shapes";
     E0303 = "E0303", "feature map too small";

@@ -16,6 +16,7 @@ mod recipe;
 mod resolve;
 mod shortcut;
 mod stmt;
+mod unused;
 mod value;
 
 pub use expr::FUNCTIONS;
@@ -54,6 +55,9 @@ pub struct Elaborated {
     pub recipe: Recipe,
     /// Its `names framework { … }` declarations.
     pub name_maps: Vec<FrameworkNames>,
+    /// Warnings (E0216: a tensor never used), in source order of elaboration: they do
+    /// not stop the compilation.
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// Everything an elaboration produced: the network or the diagnostics, and the names
@@ -143,6 +147,11 @@ struct Elab<'a> {
     name_maps: Vec<FrameworkNames>,
     /// The names resolved so far.
     resolutions: Resolutions,
+    /// The `let`s that name tensors, for the unused-tensor warnings.
+    unused: unused::UnusedLets,
+    /// For each `repeat` body being elaborated in the current block (or network), the
+    /// index of the environment frame of its repetition.
+    repeat_frames: Vec<usize>,
 }
 
 impl<'a> Elab<'a> {
@@ -170,6 +179,8 @@ impl<'a> Elab<'a> {
             too_large: false,
             repetitions: 0,
             resolutions: Resolutions::default(),
+            unused: unused::UnusedLets::default(),
+            repeat_frames: Vec::new(),
         };
         elab.build_scopes();
         elab
@@ -180,6 +191,7 @@ impl<'a> Elab<'a> {
         let failed = self.diags.iter().any(Diagnostic::is_error);
         let result = match network {
             Some(network) if !failed => Ok(Elaborated {
+                warnings: self.unused.warnings(&self.graph),
                 graph: self.graph,
                 shapes: self.shapes,
                 network,

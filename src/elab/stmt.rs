@@ -3,12 +3,13 @@
 
 use super::args::EvArg;
 use super::resolve::{Definition, DefinitionKind};
+use super::unused::LetBinding;
 use super::value::{mismatch_code, Env, Ty, Value};
 use super::{BlockRef, DenseCtx, Elab, MAX_DEPTH, MAX_NODES};
 use crate::diag::{Code, Diagnostic, Label, TraceFrame};
 use crate::ir::{Group, Op};
 use crate::source::Span;
-use crate::syntax::ast::{BinaryOp, Body, Call, Def, Expr, ExprKind, Stmt, StmtKind};
+use crate::syntax::ast::{BinaryOp, Body, Call, Def, Expr, ExprKind, Ident, Stmt, StmtKind};
 use std::collections::HashMap;
 
 impl<'a> Elab<'a> {
@@ -83,6 +84,7 @@ impl<'a> Elab<'a> {
             StmtKind::Let { name, value } => {
                 let v = self.eval(value, env, &cur);
                 let is_tensor = matches!(v, Value::Tensor(_));
+                self.record_let(name, stmt.span, &v, env, false);
                 env.bind(
                     &name.name,
                     v.clone(),
@@ -105,8 +107,25 @@ impl<'a> Elab<'a> {
                 ..
             } => self.stage(name, body, with_shortcut.as_ref(), stmt.span, env, cur),
             StmtKind::Repeat {
-                count, index, body, ..
-            } => self.repeat(count, index.as_ref(), body, env, cur),
+                count,
+                index,
+                body,
+                collect: None,
+                ..
+            } => self.repeat(count, index.as_ref(), body, env, cur).0,
+            StmtKind::Repeat {
+                count,
+                index,
+                body,
+                collect: Some(name),
+                ..
+            } => {
+                let (_, results) = self.repeat(count, index.as_ref(), body, env, cur.clone());
+                let list = self.collected(results, stmt.span);
+                self.record_let(name, stmt.span, &list, env, true);
+                env.bind(&name.name, list, Definition::of(name, DefinitionKind::Let));
+                cur
+            }
             StmtKind::Residual {
                 from,
                 body,
@@ -295,6 +314,46 @@ impl<'a> Elab<'a> {
         })
     }
 
+    /// Records a `let` for the unused-tensor warnings (E0216), before `name` is bound.
+    fn record_let(&mut self, name: &Ident, span: Span, value: &Value, env: &Env, collects: bool) {
+        let shadows_outside_repeat = self.repeat_frames.last().is_some_and(|&repetition| {
+            env.frame_of(&name.name)
+                .is_some_and(|frame| frame < repetition)
+        });
+        self.unused.record(LetBinding {
+            name,
+            span,
+            value,
+            shadows_outside_repeat,
+            collects,
+        });
+    }
+
+    /// The value of `let name = repeat …`: the list of the repetitions' results.
+    fn collected(&mut self, results: Vec<Option<Value>>, span: Span) -> Value {
+        let mut items = Vec::with_capacity(results.len());
+        for result in results {
+            match result {
+                Some(v) if !v.is_poison() => items.push(v),
+                Some(_) => return Value::Poison,
+                None => {
+                    self.report(
+                        Diagnostic::error(
+                            Code::E0215,
+                            "a repetition collected by `let … = repeat` has no tensor",
+                        )
+                        .at(span, "nothing to collect before `input`")
+                        .hint("collect repetitions after the network's `input`"),
+                    );
+                    return Value::Poison;
+                }
+            }
+        }
+        Value::List(items)
+    }
+
+    /// Elaborates `repeat count [as index] body`. Returns the current tensor after the
+    /// repetitions and each repetition's result (its current tensor at the end).
     fn repeat(
         &mut self,
         count: &crate::syntax::ast::Expr,
@@ -302,7 +361,8 @@ impl<'a> Elab<'a> {
         body: &Body,
         env: &mut Env,
         mut cur: Option<Value>,
-    ) -> Option<Value> {
+    ) -> (Option<Value>, Vec<Option<Value>>) {
+        let mut results = Vec::new();
         let n = match self.eval(count, env, &cur) {
             Value::Int(n) if n >= 0 => n,
             Value::Int(n) => {
@@ -313,12 +373,12 @@ impl<'a> Elab<'a> {
                     )
                     .at(count.span, "negative count"),
                 );
-                return cur;
+                return (cur, vec![Some(Value::Poison)]);
             }
-            Value::Poison => return cur,
+            Value::Poison => return (cur, vec![Some(Value::Poison)]),
             other => {
                 self.type_error(count.span, "a repetition count", "int", &other);
-                return cur;
+                return (cur, vec![Some(Value::Poison)]);
             }
         };
         let transparent = std::mem::take(&mut self.transparent);
@@ -333,6 +393,7 @@ impl<'a> Elab<'a> {
             }
             self.names.push_exact(&i.to_string());
             env.push();
+            self.repeat_frames.push(env.depth() - 1);
             if let Some(index) = index {
                 let index_def = Definition::of(index, DefinitionKind::Index);
                 env.bind(&index.name, Value::Int(i), index_def);
@@ -353,14 +414,16 @@ impl<'a> Elab<'a> {
             self.transparent = single;
             cur = self.body(body, env, cur, false);
             self.transparent = false;
+            results.push(cur.clone());
             self.trace.pop();
+            self.repeat_frames.pop();
             env.pop();
             self.names.pop();
         }
         if !transparent {
             self.names.pop();
         }
-        cur
+        (cur, results)
     }
 
     /// Counts one repetition; true when elaboration reached its size limit and the
@@ -426,6 +489,10 @@ impl<'a> Elab<'a> {
             repetition: false,
         });
         let saved_file = std::mem::replace(&mut self.file, block.file);
+        // The block's body has an environment of its own: no `repeat` around the call
+        // encloses its `let`s.
+        let saved_repeats = std::mem::take(&mut self.repeat_frames);
+        let outer_block = self.unused.enter_block(self.graph.node_count());
         let mut env = Env::new();
         let bound = self.bind_block_args(block.def, call, args, &mut env);
         let mut out = Value::Poison;
@@ -447,6 +514,8 @@ impl<'a> Elab<'a> {
                 self.names.pop();
             }
         }
+        self.unused.leave_block(outer_block, &out);
+        self.repeat_frames = saved_repeats;
         self.file = saved_file;
         self.trace.pop();
         out

@@ -194,6 +194,18 @@ impl Env {
         }
     }
 
+    /// The number of frames: the index the next [`Env::push`] gives its frame.
+    pub fn depth(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// The index of the frame that binds `name` (the innermost binding).
+    pub fn frame_of(&self, name: &str) -> Option<usize> {
+        self.frames
+            .iter()
+            .rposition(|frame| frame.iter().any(|b| b.name == name))
+    }
+
     pub fn lookup(&self, name: &str) -> Option<&Binding> {
         self.frames
             .iter()

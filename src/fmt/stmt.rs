@@ -188,9 +188,17 @@ impl Printer<'_> {
                 }
             }
             StmtKind::Repeat {
-                count, index, body, ..
+                count,
+                index,
+                body,
+                collect,
+                ..
             } => {
-                let mut head = vec![text("repeat "), e.expr(count)];
+                let mut head = Vec::new();
+                if let Some(name) = collect {
+                    head.push(text(format!("let {} = ", name.name)));
+                }
+                head.extend([text("repeat "), e.expr(count)]);
                 if let Some(index) = index {
                     head.push(text(format!(" as {}", index.name)));
                 }

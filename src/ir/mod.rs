@@ -21,6 +21,7 @@ use crate::source::Span;
 use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
+use std::collections::HashSet;
 
 /// A node handle.
 pub type NodeId = NodeIndex<u32>;
@@ -169,6 +170,25 @@ impl Graph {
     pub fn output(&self) -> Option<NodeId> {
         self.nodes()
             .find(|&id| matches!(self.node(id).op, Op::Output))
+    }
+
+    /// The nodes that matter: the output, every node whose value reaches it, and the
+    /// input (which the IR always keeps, even when the output does not read it). The
+    /// others are dead: cost reports do not count them, lowering builds no layer for
+    /// them, and the `dead-nodes` pass removes them. Without an output nothing can be
+    /// called dead, and every node is returned.
+    pub fn reaching_output(&self) -> HashSet<NodeId> {
+        let Some(output) = self.output() else {
+            return self.nodes().collect();
+        };
+        let mut live: HashSet<NodeId> = self.input().into_iter().collect();
+        let mut stack = vec![output];
+        while let Some(id) = stack.pop() {
+            if live.insert(id) {
+                stack.extend(self.graph.neighbors_directed(id, Direction::Incoming));
+            }
+        }
+        live
     }
 
     /// True when the graph has no cycle. Uses petgraph's topological sort, which keeps

@@ -142,14 +142,18 @@ fn pair(v: [u64; 2]) -> [usize; 2] {
 
 impl Plan {
     /// Builds the plan of a checked graph. `shapes` must hold every node's shape (the
-    /// checker guarantees it for a graph that passed checking).
+    /// checker guarantees it for a graph that passed checking). Dead nodes (whose value
+    /// never reaches the output) get no step and no layer, as the `dead-nodes` pass
+    /// would remove them and the cost report does not count them; the live layers keep
+    /// their names.
     pub fn new(graph: &Graph, shapes: &HashMap<NodeId, Shape>) -> Plan {
         let mut index: HashMap<NodeId, usize> = HashMap::new();
         let mut steps = Vec::new();
         let mut layers = Vec::new();
         let mut output = 0;
         let mut input_shape = [0; 3];
-        for id in graph.nodes() {
+        let live = graph.reaching_output();
+        for id in graph.nodes().filter(|id| live.contains(id)) {
             let node = graph.node(id);
             let inputs: Vec<usize> = graph.inputs(id).iter().map(|i| index[i]).collect();
             let in_shapes: Vec<[usize; 3]> =
@@ -401,6 +405,18 @@ impl std::fmt::Display for Plan {
                         k += " +relu";
                     }
                     k
+                }
+                Kernel::BatchNorm {
+                    eps,
+                    momentum,
+                    relu,
+                } => {
+                    let k = format!("BatchNorm {{ eps: {eps:?}, momentum: {momentum:?} }}");
+                    if *relu {
+                        k + " +relu"
+                    } else {
+                        k
+                    }
                 }
                 other => {
                     let text = format!("{other:?}");

@@ -632,11 +632,12 @@ fn resolved_by_file(
     out
 }
 
-/// The compilation's diagnostics, less the complaint that a file of blocks (a
-/// library meant to be imported) defines no network.
+/// The compilation's diagnostics (its warnings when it succeeded), less the complaint
+/// that a file of blocks (a library meant to be imported) defines no network.
 fn convert_diagnostics(compilation: &Compilation) -> Vec<FileDiagnostic> {
-    let Err(diags) = &compilation.result else {
-        return Vec::new();
+    let diags = match &compilation.result {
+        Ok(checked) => &checked.elaborated.warnings,
+        Err(diags) => diags,
     };
     let library = compilation
         .program

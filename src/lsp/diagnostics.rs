@@ -3,9 +3,11 @@
 //! become related information.
 
 use super::positions::{path_to_uri, Text};
-use crate::diag::{Diagnostic, Severity};
+use crate::diag::{Code, Diagnostic, Severity};
 use crate::source::FileId;
-use lsp_types::{DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString};
+use lsp_types::{
+    DiagnosticRelatedInformation, DiagnosticSeverity, DiagnosticTag, Location, NumberOrString,
+};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -94,7 +96,8 @@ pub fn convert(diags: &[Diagnostic], files: &mut dyn FileTexts) -> Vec<FileDiagn
                 source: Some("resc".to_string()),
                 message: full_message(d),
                 related_information: (!related.is_empty()).then_some(related),
-                tags: None,
+                // Editors fade unused code.
+                tags: (d.code == Code::E0216).then(|| vec![DiagnosticTag::UNNECESSARY]),
                 data: None,
             },
             start: span.start as usize,

@@ -350,6 +350,29 @@ impl Builder {
         self.bind(&name.name, id);
     }
 
+    /// `let name = repeat …`: the list is visible, like a `let`, from the end of the
+    /// statement to the end of the enclosing body.
+    fn collect(
+        &mut self,
+        stmt: &Stmt,
+        name: &ast::Ident,
+        count: &Expr,
+        index: Option<&ast::Ident>,
+    ) {
+        let visible = Loc {
+            start: stmt.span.end,
+            end: self.bodies.last().map_or(stmt.span.end, |b| b.end),
+        };
+        let index = index.map(|i| format!(" as {}", i.name)).unwrap_or_default();
+        let detail = format!(
+            "let {} = repeat {}{index} {{ … }}  (a list of the repetitions' results)",
+            name.name,
+            expr_text(count)
+        );
+        let id = self.add_def(name, DefKind::Let, stmt.span, visible, detail);
+        self.bind(&name.name, id);
+    }
+
     /// `repeat count [as index] body`: the index is visible in the body.
     fn repeat(&mut self, count: &Expr, index: Option<&ast::Ident>, body: &Body) {
         self.visit_expr(count);
@@ -392,8 +415,17 @@ impl<'ast> Visitor<'ast> for Builder {
                 self.visit_body(body);
             }
             StmtKind::Repeat {
-                count, index, body, ..
-            } => self.repeat(count, index.as_ref(), body),
+                count,
+                index,
+                body,
+                collect,
+                ..
+            } => {
+                self.repeat(count, index.as_ref(), body);
+                if let Some(name) = collect {
+                    self.collect(stmt, name, count, index.as_ref());
+                }
+            }
             StmtKind::Csp { args, body, .. } => {
                 self.builtin_args("csp", args);
                 self.visit_body(body);

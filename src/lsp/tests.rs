@@ -462,6 +462,37 @@ fn powers_and_tensor_lists_in_hover_and_hints() {
     );
 }
 
+/// `let parts = repeat …` defines `parts` for hover and inlay hints; an unused tensor
+/// is published as a faded warning (E0216).
+#[test]
+fn collected_repetitions_and_unused_tensors() {
+    let text = "network n {
+    input [8, 8, 8]
+    let x = conv(8, k: 1)
+    let parts = repeat 2 as i { x | conv(8, k: 3) }
+    let unused = x | conv(8, k: 3)
+    sum(parts, weights: none)
+    avgpool
+}
+";
+    let mut ws = Workspace::new();
+    ws.open(uri("acc.resnet"), text.to_string(), 1);
+    let published = ws.flush();
+    let d = &published[0].diagnostics;
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].severity, Some(lsp_types::DiagnosticSeverity::WARNING));
+    assert_eq!(
+        d[0].code,
+        Some(lsp_types::NumberOrString::String("E0216".into()))
+    );
+    assert_eq!(d[0].range.start, Position::new(4, 4));
+    assert_eq!(d[0].tags, Some(vec![lsp_types::DiagnosticTag::UNNECESSARY]));
+    let hover = hover_text(&ws, "acc.resnet", at(text, "parts", 1));
+    assert!(hover.contains("let parts = repeat 2 as i"), "{hover}");
+    let hints = hints(&ws, "acc.resnet");
+    assert!(hints.contains(&(5, "→ [8, 8, 8]".to_string())), "{hints:?}");
+}
+
 #[test]
 fn outline_lists_networks_stages_and_blocks() {
     let ws = workspace(&[("blocks.resnet", BLOCKS), ("net.resnet", NET)]);

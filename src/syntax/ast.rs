@@ -117,11 +117,14 @@ pub enum StmtKind {
         with_shortcut: Option<Call>,
     },
     /// `repeat count [as index] body`; `braces` is false for `repeat n stmt`.
+    /// `let name = repeat …` is a repeat with `collect`: `name` is bound to the list of
+    /// every repetition's result.
     Repeat {
         count: Expr,
         index: Option<Ident>,
         body: Body,
         braces: bool,
+        collect: Option<Ident>,
     },
     /// `residual [from T] { … } [shortcut …]`.
     Residual {

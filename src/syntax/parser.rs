@@ -378,12 +378,38 @@ impl Builder<'_> {
         }
     }
 
+    /// A `repeat_stmt` pair; `collect` is the name of `let name = repeat …`.
+    fn repeat(&self, pair: Pair<'_, Rule>, collect: Option<ast::Ident>) -> ast::StmtKind {
+        let mut parts = children(pair);
+        let count = self.expr(parts.next().unwrap());
+        let mut body_pair = parts.next().unwrap();
+        let mut index = None;
+        if body_pair.as_rule() == Rule::ident {
+            index = Some(self.ident(body_pair));
+            body_pair = parts.next().unwrap();
+        }
+        let braces = body_pair.as_rule() == Rule::body;
+        let body = if braces {
+            self.body(body_pair)
+        } else {
+            self.single_stmt_body(body_pair)
+        };
+        ast::StmtKind::Repeat {
+            count,
+            index,
+            body,
+            braces,
+            collect,
+        }
+    }
+
     /// A `stmt` pair. Its span is that of the statement proper, without the `;`.
     fn stmt(&self, pair: Pair<'_, Rule>) -> ast::Stmt {
         debug_assert_eq!(pair.as_rule(), Rule::stmt);
         let inner = only_child(pair);
         let span = self.span(&inner);
         let rule = inner.as_rule();
+        let repeat_pair = inner.clone();
         let mut parts = children(inner);
         let mut next = || parts.next();
         let kind = match rule {
@@ -407,10 +433,18 @@ impl Builder<'_> {
                     })
                     .collect(),
             },
-            Rule::let_stmt => ast::StmtKind::Let {
-                name: self.ident(next().unwrap()),
-                value: self.expr(next().unwrap()),
-            },
+            Rule::let_stmt => {
+                let name = self.ident(next().unwrap());
+                let value = next().unwrap();
+                if value.as_rule() == Rule::repeat_stmt {
+                    self.repeat(value, Some(name))
+                } else {
+                    ast::StmtKind::Let {
+                        name,
+                        value: self.expr(value),
+                    }
+                }
+            }
             Rule::assert_stmt => ast::StmtKind::Assert {
                 cond: self.expr(next().unwrap()),
                 message: next().map(|p| self.string(&p)),
@@ -432,27 +466,7 @@ impl Builder<'_> {
                     with_shortcut,
                 }
             }
-            Rule::repeat_stmt => {
-                let count = self.expr(next().unwrap());
-                let mut body_pair = next().unwrap();
-                let mut index = None;
-                if body_pair.as_rule() == Rule::ident {
-                    index = Some(self.ident(body_pair));
-                    body_pair = next().unwrap();
-                }
-                let braces = body_pair.as_rule() == Rule::body;
-                let body = if braces {
-                    self.body(body_pair)
-                } else {
-                    self.single_stmt_body(body_pair)
-                };
-                ast::StmtKind::Repeat {
-                    count,
-                    index,
-                    body,
-                    braces,
-                }
-            }
+            Rule::repeat_stmt => self.repeat(repeat_pair, None),
             Rule::residual_stmt => {
                 let mut from = None;
                 let mut body = None;
@@ -1364,6 +1378,7 @@ block preact(width: int, stride: int = 1, dropout: float = 0.0, role: start | mi
             index,
             body: inner,
             braces,
+            collect: None,
         } = &body.stmts[0].kind
         else {
             panic!("repeat in conv2")
@@ -1693,6 +1708,40 @@ block preact(width: int, stride: int = 1, dropout: float = 0.0, role: start | mi
         assert_eq!(snippet(text, diags[0].primary_span().unwrap()), "1e999");
     }
 
+    /// `let ys = repeat …` is a repeat that collects; `repeated` is still a name.
+    #[test]
+    fn let_of_a_repeat_collects() {
+        let text = "block b { let ys = repeat 3 as i { conv(8) }; let z = repeated }";
+        let file = ok(text);
+        let stmts = &defs(&file)[0].body.stmts;
+        let StmtKind::Repeat {
+            collect: Some(name),
+            index: Some(index),
+            braces: true,
+            ..
+        } = &stmts[0].kind
+        else {
+            panic!("a collecting repeat")
+        };
+        assert_eq!((name.name.as_str(), index.name.as_str()), ("ys", "i"));
+        assert_eq!(
+            snippet(text, stmts[0].span),
+            "let ys = repeat 3 as i { conv(8) }"
+        );
+        assert!(matches!(&stmts[1].kind, StmtKind::Let { .. }));
+        let file = ok("block b { let ys = repeat 2 x | conv(8) }");
+        let StmtKind::Repeat {
+            collect: Some(_),
+            braces: false,
+            body,
+            ..
+        } = &defs(&file)[0].body.stmts[0].kind
+        else {
+            panic!("a collecting repeat without braces")
+        };
+        assert_eq!(body.stmts.len(), 1);
+    }
+
     #[test]
     fn keyword_guards() {
         // Names that begin with a keyword are names.
@@ -1887,8 +1936,13 @@ block preact(width: int, stride: int = 1, dropout: float = 0.0, role: start | mi
                     spans.extend(with_shortcut.as_ref().map(|c| c.span));
                 }
                 StmtKind::Repeat {
-                    count, index, body, ..
+                    count,
+                    index,
+                    body,
+                    collect,
+                    ..
                 } => {
+                    spans.extend(collect.as_ref().map(|c| c.span));
                     collect_expr(count, spans);
                     spans.extend(index.as_ref().map(|i| i.span));
                     collect_body(body, spans);

@@ -189,8 +189,15 @@ macro_rules! make_ast_visitor {
                     }
                 }
                 StmtKind::Repeat {
-                    count, index, body, ..
+                    count,
+                    index,
+                    body,
+                    collect,
+                    ..
                 } => {
+                    if let Some(collect) = collect {
+                        v.visit_ident(collect);
+                    }
                     v.visit_expr(count);
                     if let Some(index) = index {
                         v.visit_ident(index);
