@@ -41,7 +41,7 @@ struct Figures {
 fn step<C: CheckpointStrategy>(network: &Network, batch: usize) -> Figures {
     let device = Default::default();
     let [c, h, w] = network.input_shape();
-    // As `resc run` does: the training pipeline's weight pass (BatchNorm + ReLU fusion).
+    // As `resc run` does: the training pipeline's weight pass (ReLU fusion into BatchNorms and additions).
     let (net, _) = Pipeline::for_backend::<Autodiff<Flex, C>>(Goal::Training)
         .run_net(network.build::<Autodiff<Flex, C>>(&device));
     let x = Tensor::<Autodiff<Flex, C>, 4>::random(

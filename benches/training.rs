@@ -37,7 +37,7 @@ fn main() {
     };
     let network = resc::network_from_file(Path::new(model), &options).expect("a zoo model");
     let device = Default::default();
-    // As `resc run` does: the training pipeline's weight pass (BatchNorm + ReLU fusion).
+    // As `resc run` does: the training pipeline's weight pass (ReLU fusion into BatchNorms and additions).
     let (net, _) =
         Pipeline::for_backend::<B>(Goal::Training).run_net(network.build_seeded::<B>(1, &device));
     let source: DataSource = "synthetic".parse().expect("a data source");

@@ -24,12 +24,14 @@
 //! matrix products on one thread).
 
 mod direct;
+mod eltwise;
 mod grad;
 mod norm;
 mod pool;
 mod winograd;
 
 pub use direct::Conv2d;
+pub use eltwise::{add_relu, relu_backward};
 pub use norm::{batch_norm_backward, batch_norm_forward, BatchStats};
 pub use pool::MaxPool2d;
 pub use winograd::{Tile, Winograd3x3};

@@ -65,7 +65,7 @@ fn residual_network_convolutions_match_the_reference() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(common::proptest_config(64, 0xd1ec_2026))]
     #[test]
     fn random_geometries_match(
         n in 1usize..3, c in 1usize..7, k in 1usize..7, h in 1usize..12, w in 1usize..12,

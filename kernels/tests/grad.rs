@@ -103,7 +103,7 @@ fn residual_network_convolution_gradients_match_the_reference() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(common::proptest_config(64, 0x6a7d_2026))]
     #[test]
     fn random_geometries_match(
         n in 1usize..4, c in 1usize..7, k in 1usize..7, h in 1usize..12, w in 1usize..12,

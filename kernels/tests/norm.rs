@@ -167,7 +167,7 @@ fn residual_network_batch_norms_match_the_reference() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(common::proptest_config(64, 0xb0b0_2026))]
     #[test]
     fn random_shapes_match(
         n in 1usize..6, c in 1usize..6, plane in 1usize..300,

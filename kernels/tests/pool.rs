@@ -1,5 +1,7 @@
 //! Max pooling against the window-by-window definition.
 
+mod common;
+
 use proptest::prelude::*;
 use resc_kernels::MaxPool2d;
 
@@ -54,7 +56,7 @@ fn the_resnet_stem_pooling_matches() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(common::proptest_config(64, 0x9001_2026))]
     #[test]
     fn random_geometries_match(
         planes in 1usize..4, h in 1usize..14, w in 1usize..14,

@@ -88,7 +88,7 @@ fn many_blocks_cover_every_tile_row_once() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(common::proptest_config(48, 0x3a3a_2026))]
     #[test]
     fn random_shapes_match(
         n in 1usize..4, c in 1usize..9, k in 1usize..9, h in 1usize..13, w in 1usize..13,

@@ -230,6 +230,11 @@ impl<B: Backend> Net<B> {
             (&Kernel::Dropout { p }, _) => ops::dropout(one(), p),
             (&Kernel::DropPath { p }, _) => ops::drop_path(one(), p),
             (Kernel::Add, _) => ops::add(args),
+            (Kernel::AddRelu, _) => {
+                let b = one();
+                let a = args.pop().expect("a fused addition has two inputs");
+                ops::add_relu(a, b)
+            }
             (Kernel::Mul, _) => {
                 let b = one();
                 let a = args.pop().expect("mul has two inputs");

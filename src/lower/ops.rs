@@ -307,6 +307,15 @@ pub fn add<B: Backend>(inputs: Vec<Tensor<B, 4>>) -> Tensor<B, 4> {
     it.fold(first, |acc, t| acc + t)
 }
 
+/// `max(a + b, 0)`: one op where the backend has the training kernels (see `autodiff`).
+pub fn add_relu<B: Backend>(a: Tensor<B, 4>, b: Tensor<B, 4>) -> Tensor<B, 4> {
+    if B::ad_enabled(&a.device()) && autodiff::available::<B>() {
+        autodiff::add_relu(a, b)
+    } else {
+        activation::relu(a + b)
+    }
+}
+
 /// `a ⊙ b`, where `b` may be `[N, C, 1, 1]` (a per-channel gate, as in SE).
 pub fn mul<B: Backend>(a: Tensor<B, 4>, b: Tensor<B, 4>) -> Tensor<B, 4> {
     let bd = b.dims();

@@ -27,7 +27,7 @@ pub enum Kernel {
     BatchNorm {
         eps: f64,
         momentum: f64,
-        /// A ReLU fused into the step (the training pass `fuse-norm-relu`): one op with
+        /// A ReLU fused into the step (the training pass `fuse-relus`): one op with
         /// its own backward where the backend has the training kernels.
         relu: bool,
     },
@@ -62,6 +62,10 @@ pub enum Kernel {
         p: f64,
     },
     Add,
+    /// `max(a + b, 0)`: a two-input addition with the ReLU after it fused in (the
+    /// training pass `fuse-relus`), one op with its own backward where the backend has
+    /// the training kernels.
+    AddRelu,
     Mul,
     Concat,
     Slice {

@@ -15,7 +15,8 @@
 //!   removal (`remove_residuals`), and on the CPU the fusion of residual additions into
 //!   convolutions (`fuse_adds`) and kernel selection (`select_kernels`, last: it builds
 //!   the kernels from the final weights). Training has one weight pass, which changes
-//!   the plan only: the fusion of BatchNorm and the ReLU after it (`fuse_norm_relu`).
+//!   the plan only: the fusion of ReLUs into the BatchNorms and residual additions
+//!   before them (`fuse_relus`).
 //!
 //! Module direction: graph passes use `ir` and `check`; weight passes use `lower`, which
 //! never uses this module — lowering only lowers (builds and runs a plan).
@@ -31,7 +32,7 @@ mod fold_norms;
 #[cfg(feature = "cpu")]
 mod fuse_adds;
 #[cfg(feature = "cpu")]
-mod fuse_norm_relu;
+mod fuse_relus;
 #[cfg(feature = "cpu")]
 mod merge_branches;
 #[cfg(feature = "cpu")]
@@ -86,7 +87,7 @@ pub fn all() -> Vec<Pass> {
 pub enum Goal {
     /// Training (and evaluating a checkpoint with the training graph): only the graph
     /// passes that are identities in training too, and one weight pass that changes no
-    /// weight (BatchNorm + ReLU fusion).
+    /// weight (ReLUs fused into the BatchNorms and residual additions before them).
     Training,
     /// Inference: every graph pass, then the weight passes (folding, branch merging and,
     /// on the CPU, add fusion and kernel selection).
@@ -115,7 +116,7 @@ pub enum WeightPass {
     RemoveResiduals,
     FuseAdds,
     SelectKernels,
-    FuseNormRelu,
+    FuseRelus,
 }
 
 impl WeightPass {
@@ -126,7 +127,7 @@ impl WeightPass {
             WeightPass::RemoveResiduals => "remove-residuals",
             WeightPass::FuseAdds => "fuse-adds",
             WeightPass::SelectKernels => "select-kernels",
-            WeightPass::FuseNormRelu => "fuse-norm-relu",
+            WeightPass::FuseRelus => "fuse-relus",
         }
     }
 
@@ -147,8 +148,8 @@ impl WeightPass {
             WeightPass::SelectKernels => {
                 "run convolutions and max pooling on the CPU kernels (Winograd, gemm)"
             }
-            WeightPass::FuseNormRelu => {
-                "fuse each ReLU into the training-mode BatchNorm before it (one op with its own backward)"
+            WeightPass::FuseRelus => {
+                "fuse each ReLU into the BatchNorm or residual addition before it (training: one op with its own backward)"
             }
         }
     }
@@ -180,7 +181,7 @@ impl Pipeline {
     pub fn weight_passes(&self) -> Vec<WeightPass> {
         use WeightPass::*;
         let mut passes = match self.goal {
-            Goal::Training => return vec![FuseNormRelu],
+            Goal::Training => return vec![FuseRelus],
             Goal::Inference => vec![FoldNorms, MergeBranches, FoldNorms],
             Goal::Plain => vec![
                 FoldNorms,

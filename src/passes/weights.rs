@@ -2,7 +2,7 @@
 //! compiling a model file through a whole [`Pipeline`] into a [`Network`].
 
 use super::{
-    fold_norms, fuse_adds, fuse_norm_relu, merge_branches, remove_residuals, select_kernels, Goal,
+    fold_norms, fuse_adds, fuse_relus, merge_branches, remove_residuals, select_kernels, Goal,
     PassReport, Pipeline, Target, WeightPass,
 };
 use crate::driver::{self, FsLoader, Options};
@@ -70,7 +70,7 @@ impl WeightPass {
             WeightPass::RemoveResiduals => remove_residuals::run(net, report),
             WeightPass::FuseAdds => fuse_adds::run(net, report),
             WeightPass::SelectKernels => select_kernels::run(net, report),
-            WeightPass::FuseNormRelu => fuse_norm_relu::run(net, report),
+            WeightPass::FuseRelus => fuse_relus::run(net, report),
         }
     }
 }

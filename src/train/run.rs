@@ -111,7 +111,7 @@ pub fn train<B: AutodiffBackend>(
     device: &B::Device,
 ) -> Result<Vec<EpochMetrics>, Diagnostic> {
     B::seed(device, config.seed);
-    // The training pipeline's weight pass fuses BatchNorm and ReLU (plan only).
+    // The training pipeline's weight pass fuses ReLUs into BatchNorms and additions (plan only).
     let (net, _) = Pipeline::for_backend::<B>(Goal::Training)
         .run_net(network.build_seeded::<B>(config.seed, device));
     let train_split = Arc::new(data.train.clone());

@@ -88,3 +88,18 @@ pub fn relative_error(got: &[f32], want: &[f32]) -> f32 {
         .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()))
         / scale
 }
+
+/// The property tests' configuration: `cases` cases from a fixed `seed`, so that
+/// `cargo test` is deterministic, unless `PROPTEST_CASES` or `PROPTEST_RNG_SEED` says
+/// otherwise (to hunt longer); failing cases are not written to disk.
+pub fn proptest_config(cases: u32, seed: u64) -> proptest::test_runner::Config {
+    let mut config = proptest::test_runner::Config::default();
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        config.cases = cases;
+    }
+    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+        config.rng_seed = proptest::test_runner::RngSeed::Fixed(seed);
+    }
+    config.failure_persistence = None;
+    config
+}
