@@ -107,7 +107,10 @@ impl Conv2d {
                     (image[c0..].as_ptr(), cols)
                 } else {
                     patches.resize(depth * (c1 - c0), 0.0);
-                    crate::simd(|| self.gather(image, [h, w], [oh, ow], c0..c1, patches));
+                    crate::simd(
+                        #[inline(always)]
+                        || self.gather(image, [h, w], [oh, ow], c0..c1, patches),
+                    );
                     (patches.as_ptr(), c1 - c0)
                 };
                 let at = img * k_n * cols + c0;

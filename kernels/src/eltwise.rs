@@ -15,11 +15,14 @@ pub fn add_relu(a: &[f32], b: &[f32], out: &mut [f32]) {
     out.par_chunks_mut(CHUNK)
         .zip(a.par_chunks(CHUNK).zip(b.par_chunks(CHUNK)))
         .for_each(|(out, (a, b))| {
-            crate::simd(|| {
-                for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
-                    *o = (a + b).max(0.0);
-                }
-            })
+            crate::simd(
+                #[inline(always)]
+                || {
+                    for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
+                        *o = (a + b).max(0.0);
+                    }
+                },
+            )
         });
 }
 
@@ -32,10 +35,13 @@ pub fn relu_backward(dy: &[f32], y: &[f32], dx: &mut [f32]) {
     dx.par_chunks_mut(CHUNK)
         .zip(dy.par_chunks(CHUNK).zip(y.par_chunks(CHUNK)))
         .for_each(|(dx, (dy, y))| {
-            crate::simd(|| {
-                for ((d, &g), &y) in dx.iter_mut().zip(dy).zip(y) {
-                    *d = if y > 0.0 { g } else { 0.0 };
-                }
-            })
+            crate::simd(
+                #[inline(always)]
+                || {
+                    for ((d, &g), &y) in dx.iter_mut().zip(dy).zip(y) {
+                        *d = if y > 0.0 { g } else { 0.0 };
+                    }
+                },
+            )
         });
 }

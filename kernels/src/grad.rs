@@ -63,7 +63,10 @@ impl Conv2d {
                 unsafe {
                     self.weight_t_times(dy, cols, c0, c1 - c0, patches.as_mut_ptr(), c1 - c0, inner)
                 };
-                crate::simd(|| self.scatter(patches, [h, w], [oh, ow], c0..c1, dx));
+                crate::simd(
+                    #[inline(always)]
+                    || self.scatter(patches, [h, w], [oh, ow], c0..c1, dx),
+                );
             }
         };
         let per_image = c_n * h * w;
@@ -116,7 +119,10 @@ impl Conv2d {
                         (image[c0..].as_ptr(), cols)
                     } else {
                         patches.resize(depth * len, 0.0);
-                        crate::simd(|| self.gather(image, [h, w], [oh, ow], c0..c1, &mut patches));
+                        crate::simd(
+                            #[inline(always)]
+                            || self.gather(image, [h, w], [oh, ow], c0..c1, &mut patches),
+                        );
                         (patches.as_ptr(), len)
                     };
                     let lhs = dy[img * k_n * cols + c0..].as_ptr();

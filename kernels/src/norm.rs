@@ -56,38 +56,42 @@ pub fn batch_norm_forward(
     let (mean, var): (Vec<f32>, Vec<f32>) = (0..c)
         .into_par_iter()
         .map(|k| {
-            crate::simd(|| {
-                // Shifted by the channel's first value, so that E[x²] − mean² does not
-                // cancel when the mean is large against the spread.
-                let shift0 = x.get(k * plane).copied().unwrap_or(0.0);
-                let (mut sum, mut squares) = (0.0f64, 0.0f64);
-                for s in 0..n {
-                    let xs = &x[(s * c + k) * plane..][..plane];
-                    let (a, b) = sums([xs, xs], |v, _| {
-                        let d = v - shift0;
-                        (d, d * d)
-                    });
-                    sum += a;
-                    squares += b;
-                }
-                let centred = sum / count;
-                let stats = (
-                    (shift0 as f64 + centred) as f32,
-                    (squares / count - centred * centred).max(0.0) as f32,
-                );
-                let (scale, shift) = affine(stats, gamma, beta, eps, k);
-                for s in 0..n {
-                    let at = (s * c + k) * plane;
-                    // SAFETY: channel k's planes belong to this item alone, inside y
-                    // (checked above).
-                    let dst = unsafe { std::slice::from_raw_parts_mut(out.get().add(at), plane) };
-                    for (d, &v) in dst.iter_mut().zip(&x[at..][..plane]) {
-                        let z = v * scale + shift;
-                        *d = if relu { z.max(0.0) } else { z };
+            crate::simd(
+                #[inline(always)]
+                || {
+                    // Shifted by the channel's first value, so that E[x²] − mean² does not
+                    // cancel when the mean is large against the spread.
+                    let shift0 = x.get(k * plane).copied().unwrap_or(0.0);
+                    let (mut sum, mut squares) = (0.0f64, 0.0f64);
+                    for s in 0..n {
+                        let xs = &x[(s * c + k) * plane..][..plane];
+                        let (a, b) = sums([xs, xs], |v, _| {
+                            let d = v - shift0;
+                            (d, d * d)
+                        });
+                        sum += a;
+                        squares += b;
                     }
-                }
-                stats
-            })
+                    let centred = sum / count;
+                    let stats = (
+                        (shift0 as f64 + centred) as f32,
+                        (squares / count - centred * centred).max(0.0) as f32,
+                    );
+                    let (scale, shift) = affine(stats, gamma, beta, eps, k);
+                    for s in 0..n {
+                        let at = (s * c + k) * plane;
+                        // SAFETY: channel k's planes belong to this item alone, inside y
+                        // (checked above).
+                        let dst =
+                            unsafe { std::slice::from_raw_parts_mut(out.get().add(at), plane) };
+                        for (d, &v) in dst.iter_mut().zip(&x[at..][..plane]) {
+                            let z = v * scale + shift;
+                            *d = if relu { z.max(0.0) } else { z };
+                        }
+                    }
+                    stats
+                },
+            )
         })
         .unzip();
     BatchStats { mean, var }
@@ -128,13 +132,16 @@ pub fn batch_norm_backward(
                 affine: affine((mean, var), gamma, beta, eps, k),
                 count,
             };
-            crate::simd(|| {
-                if relu {
-                    channel.backward::<true>(dy, x, out)
-                } else {
-                    channel.backward::<false>(dy, x, out)
-                }
-            })
+            crate::simd(
+                #[inline(always)]
+                || {
+                    if relu {
+                        channel.backward::<true>(dy, x, out)
+                    } else {
+                        channel.backward::<false>(dy, x, out)
+                    }
+                },
+            )
         })
         .unzip()
 }

@@ -181,7 +181,10 @@ impl Winograd3x3 {
         blocks
             .into_par_iter()
             .for_each_init(Scratch::default, |scratch, (r0, r1)| {
-                crate::simd(|| self.block(&geometry, x, r0..r1, epilogue, dst, scratch));
+                crate::simd(
+                    #[inline(always)]
+                    || self.block(&geometry, x, r0..r1, epilogue, dst, scratch),
+                );
             });
     }
 
