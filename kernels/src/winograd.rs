@@ -308,7 +308,6 @@ impl Winograd3x3 {
         let t = rows.len() * tx_n;
         s.h.resize(m * a * t, 0.0);
         s.y.resize(m * m * t, 0.0);
-        s.padded.resize(tx_n * m, 0.0);
         for k in 0..k_n {
             // Rows: S[p][b] = Σ_a Aᵀ[p][a] · M[a][b]; columns: Y[p][q] = Σ_b Aᵀ[q][b] · S[p][b].
             for (p, row) in self.at.iter().enumerate() {
@@ -326,17 +325,18 @@ impl Winograd3x3 {
             for (ri, r) in rows.clone().enumerate() {
                 let (img, ty) = (r / geo.tile_rows, r % geo.tile_rows);
                 for p in 0..m.min(h - ty * m) {
-                    for q in 0..m {
-                        let ys = &s.y[(p * m + q) * t + ri * tx_n..][..tx_n];
-                        for (tx, &v) in ys.iter().enumerate() {
-                            s.padded[tx * m + q] = v;
-                        }
-                    }
                     let at = ((img * k_n + k) * h + ty * m + p) * w;
                     // SAFETY: `forward` checked that `out` holds [n, out, h, w]; this
                     // output row belongs to tile row `r` alone, which one worker handles.
                     let dst = unsafe { std::slice::from_raw_parts_mut(out.get().add(at), w) };
-                    dst.copy_from_slice(&s.padded[..w]);
+                    // Column q of every tile, straight into the row (the last tile may
+                    // reach past the row's end).
+                    for q in 0..m.min(w) {
+                        let ys = &s.y[(p * m + q) * t + ri * tx_n..][..tx_n];
+                        for (d, &v) in dst[q..].iter_mut().step_by(m).zip(ys) {
+                            *d = v;
+                        }
+                    }
                     apply_epilogue(dst, k, at, epilogue);
                 }
             }
