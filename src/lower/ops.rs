@@ -110,7 +110,7 @@ pub fn batch_norm_relu<B: Backend>(
     momentum: f64,
     relu: bool,
 ) -> Tensor<B, 4> {
-    if B::ad_enabled(&x.device()) && autodiff::available::<B>() {
+    if B::ad_enabled(&x.device()) && autodiff::fused_available::<B>() {
         let affine = match (&bn.weight, &bn.bias) {
             (Some(gamma), Some(beta)) => Some(Some((gamma.val(), beta.val()))),
             (None, None) => Some(None),
@@ -309,7 +309,7 @@ pub fn add<B: Backend>(inputs: Vec<Tensor<B, 4>>) -> Tensor<B, 4> {
 
 /// `max(a + b, 0)`: one op where the backend has the training kernels (see `autodiff`).
 pub fn add_relu<B: Backend>(a: Tensor<B, 4>, b: Tensor<B, 4>) -> Tensor<B, 4> {
-    if B::ad_enabled(&a.device()) && autodiff::available::<B>() {
+    if B::ad_enabled(&a.device()) && autodiff::fused_available::<B>() {
         autodiff::add_relu(a, b)
     } else {
         activation::relu(a + b)
