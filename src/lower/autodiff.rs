@@ -118,45 +118,32 @@ fn conv2d_with<C: CheckpointStrategy, B: Backend>(
     let x = primitive::<C, B, 4>(x);
     let weight = primitive::<C, B, 4>(weight);
     let y = match bias.map(primitive::<C, B, 1>) {
-        Some(bias) => {
-            let nodes = [x.node.clone(), weight.node.clone(), bias.node.clone()];
-            match ConvWithBias.prepare::<C>(nodes).compute_bound().stateful() {
-                OpsKind::Tracked(mut prep) => {
-                    let state = (prep.checkpoint(&x), prep.checkpoint(&weight), geometry);
-                    let y = conv_forward(
-                        &x.primitive,
-                        &weight.primitive,
-                        Some(&bias.primitive),
-                        geometry,
-                    );
-                    prep.finish(state, y)
-                }
-                OpsKind::UnTracked(prep) => prep.finish(conv_forward(
-                    &x.primitive,
-                    &weight.primitive,
-                    Some(&bias.primitive),
-                    geometry,
-                )),
-            }
-        }
-        None => {
-            let nodes = [x.node.clone(), weight.node.clone()];
-            match ConvNoBias.prepare::<C>(nodes).compute_bound().stateful() {
-                OpsKind::Tracked(mut prep) => {
-                    let state = (prep.checkpoint(&x), prep.checkpoint(&weight), geometry);
-                    let y = conv_forward(&x.primitive, &weight.primitive, None, geometry);
-                    prep.finish(state, y)
-                }
-                OpsKind::UnTracked(prep) => prep.finish(conv_forward(
-                    &x.primitive,
-                    &weight.primitive,
-                    None,
-                    geometry,
-                )),
-            }
-        }
+        Some(bias) => conv_op::<C, 3>([&x, &weight, &bias], geometry),
+        None => conv_op::<C, 2>([&x, &weight], geometry),
     };
     from_primitive::<C, B, 4>(y)
+}
+
+/// The convolution as a [`Conv`] op of `N` parents: input, weight and, with `N = 3`,
+/// the bias.
+fn conv_op<C: CheckpointStrategy, const N: usize>(
+    parents: [&FloatTensor<Autodiff<Flex, C>>; N],
+    geometry: ConvGeometry,
+) -> FloatTensor<Autodiff<Flex, C>> {
+    let (x, weight) = (parents[0], parents[1]);
+    let bias = parents.get(2).map(|b| &b.primitive);
+    let forward = || conv_forward(&x.primitive, &weight.primitive, bias, geometry);
+    match Conv
+        .prepare::<C>(parents.map(|p| p.node.clone()))
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(mut prep) => {
+            let state = (prep.checkpoint(x), prep.checkpoint(weight), geometry);
+            prep.finish(state, forward())
+        }
+        OpsKind::UnTracked(prep) => prep.finish(forward()),
+    }
 }
 
 fn conv_forward(
@@ -265,15 +252,16 @@ fn channel_sums(x: &[f32], [n, c, plane]: [usize; 3]) -> Vec<f32> {
         .collect()
 }
 
+/// A convolution's backward: `N` = 2 parents (input, weight) or 3 (and the bias).
 #[derive(Debug)]
-struct ConvWithBias;
+struct Conv;
 
-impl Backward<Flex, 3> for ConvWithBias {
+impl<const N: usize> Backward<Flex, N> for Conv {
     type State = (NodeId, NodeId, ConvGeometry);
 
     fn backward(
         self,
-        ops: Ops<Self::State, 3>,
+        ops: Ops<Self::State, N>,
         grads: &mut Gradients,
         checkpointer: &mut Checkpointer,
     ) {
@@ -281,34 +269,11 @@ impl Backward<Flex, 3> for ConvWithBias {
         let (x, weight, geometry) = ops.state;
         let x = checkpointer.retrieve_node_output::<FlexTensor>(x);
         let weight = checkpointer.retrieve_node_output::<FlexTensor>(weight);
-        let wanted = ops.parents.each_ref().map(Option::is_some);
-        let gradients = conv_backward(x, weight, dy, geometry, wanted);
-        for (parent, grad) in ops.parents.into_iter().zip(gradients) {
-            if let (Some(node), Some(grad)) = (parent, grad) {
-                grads.register::<Flex>(node.id, grad);
-            }
+        let mut wanted = [false; 3];
+        for (want, parent) in wanted.iter_mut().zip(&ops.parents) {
+            *want = parent.is_some();
         }
-    }
-}
-
-#[derive(Debug)]
-struct ConvNoBias;
-
-impl Backward<Flex, 2> for ConvNoBias {
-    type State = (NodeId, NodeId, ConvGeometry);
-
-    fn backward(
-        self,
-        ops: Ops<Self::State, 2>,
-        grads: &mut Gradients,
-        checkpointer: &mut Checkpointer,
-    ) {
-        let dy = grads.consume::<Flex>(&ops.node);
-        let (x, weight, geometry) = ops.state;
-        let x = checkpointer.retrieve_node_output::<FlexTensor>(x);
-        let weight = checkpointer.retrieve_node_output::<FlexTensor>(weight);
-        let [want_x, want_w] = ops.parents.each_ref().map(Option::is_some);
-        let gradients = conv_backward(x, weight, dy, geometry, [want_x, want_w, false]);
+        let gradients = conv_backward(x, weight, dy, geometry, wanted);
         for (parent, grad) in ops.parents.into_iter().zip(gradients) {
             if let (Some(node), Some(grad)) = (parent, grad) {
                 grads.register::<Flex>(node.id, grad);
