@@ -276,6 +276,29 @@ fn powers() {
     );
 }
 
+/// Shape queries are calls like any other: `channels(in) // r` keeps its spacing and
+/// needs no parentheses inside a larger expression; a long pipe breaks before each `|`.
+#[test]
+fn shape_queries() {
+    check(
+        r#"block se(r:int=16){let s=in|global_avgpool|conv(channels(in)//r,k:1)|relu|conv(channels(in),k:1)|sigmoid
+mul(in,s)
+let grow=(height(in)>8) and width(in)>8}
+"#,
+        r#"block se(r: int = 16) {
+    let s = in
+        | global_avgpool
+        | conv(channels(in) // r, k: 1)
+        | relu
+        | conv(channels(in), k: 1)
+        | sigmoid
+    mul(in, s)
+    let grow = height(in) > 8 and width(in) > 8
+}
+"#,
+    );
+}
+
 /// Number literals keep their spelling.
 #[test]
 fn literals() {

@@ -22,7 +22,13 @@ pub const FUNCTIONS: &[&str] = &[
     "float",
     "make_divisible",
     "len",
+    "channels",
+    "height",
+    "width",
 ];
+
+/// The functions of [`FUNCTIONS`] that query a tensor's shape: `channels(in) // 16`.
+pub const SHAPE_QUERIES: &[&str] = &["channels", "height", "width"];
 
 impl<'a> Elab<'a> {
     /// Evaluates `e`. `cur` is the current tensor, which layer calls read.
@@ -205,10 +211,16 @@ impl<'a> Elab<'a> {
             let definition = Definition::of(&block.def.name, DefinitionKind::Block);
             self.resolutions.record(call.name.span, definition);
             let mut args = self.eval_args(call, env, cur);
+            // A leading positional tensor becomes the block's input, not its first
+            // parameter; a missing parameter then says so.
+            let input_arg = args
+                .first()
+                .filter(|a| a.name.is_none() && matches!(a.value, Value::Tensor(_)))
+                .map(|a| a.span);
             let Some(input) = self.take_input(&mut args, cur, call) else {
                 return Value::Poison;
             };
-            return self.instantiate(block, call, args, input, alias);
+            return self.instantiate(block, call, args, (input, input_arg), alias);
         }
         if call.args.is_none() && self.symbols.contains(name) {
             return Value::Sym(name.to_string());
@@ -561,6 +573,9 @@ impl<'a> Elab<'a> {
             );
             return Value::Poison;
         }
+        if SHAPE_QUERIES.contains(&name) {
+            return self.shape_query(name, &values[0], args[0].span);
+        }
         if name == "len" {
             return match &values[0] {
                 Value::List(items) => Value::Int(items.len() as i64),
@@ -629,6 +644,59 @@ impl<'a> Elab<'a> {
                 Value::Int(make_divisible(x, divisor as u64) as i64)
             }
             _ => Value::Poison,
+        }
+    }
+
+    /// `channels(x)`, `height(x)`, `width(x)`: one dimension of the tensor `x`, an int.
+    /// Elaboration infers each node's shape as it adds the node ([`Elab::add_node`]), so
+    /// every tensor value has a known shape here; a failed tensor is `Poison` and was
+    /// reported already.
+    fn shape_query(&mut self, name: &str, value: &Value, span: Span) -> Value {
+        let Value::Tensor(_) = value else {
+            let hint = match value {
+                Value::List(items) if items.iter().any(|v| matches!(v, Value::Tensor(_))) => {
+                    format!(
+                        "a list of tensors has no one shape: query one of them, `{name}(xs[0])`"
+                    )
+                }
+                _ => format!("`{name}` reads the shape of a tensor, e.g. `{name}(in)` in a block"),
+            };
+            self.report(
+                Diagnostic::error(
+                    Code::E0212,
+                    format!(
+                        "the argument of `{name}` must be a tensor, found {}",
+                        value.type_name()
+                    ),
+                )
+                .at(span, "expected a tensor")
+                .hint(hint),
+            );
+            return Value::Poison;
+        };
+        let Some(shape) = self.shape_of(value) else {
+            self.report(
+                Diagnostic::error(
+                    Code::E0212,
+                    format!("the shape of the argument of `{name}` is not known here"),
+                )
+                .at(span, "shape unknown"),
+            );
+            return Value::Poison;
+        };
+        let dim = match name {
+            "channels" => shape.c,
+            "height" => shape.h,
+            _ => shape.w,
+        };
+        match i64::try_from(dim) {
+            Ok(dim) => Value::Int(dim),
+            Err(_) => self.arith_error(
+                span,
+                format!("`{name}` is {dim}, too large for an int"),
+                "too large",
+                None,
+            ),
         }
     }
 }

@@ -461,7 +461,7 @@ impl<'a> Elab<'a> {
         block: BlockRef<'a>,
         call: &Call,
         args: Vec<EvArg>,
-        input: Value,
+        (input, input_arg): (Value, Option<Span>),
         alias: Option<&str>,
     ) -> Value {
         let transparent = std::mem::take(&mut self.transparent);
@@ -494,10 +494,12 @@ impl<'a> Elab<'a> {
         let saved_repeats = std::mem::take(&mut self.repeat_frames);
         let outer_block = self.unused.enter_block(self.graph.node_count());
         let mut env = Env::new();
-        let bound = self.bind_block_args(block.def, call, args, &mut env);
+        // `in` is bound first, so that parameter defaults may read the block's input:
+        // `block excite(rd: int = channels(in) // 16)`, `block f(skip: tensor = in)`.
+        env.bind_in(input.clone());
+        let bound = self.bind_block_args(block.def, call, args, input_arg, &mut env);
         let mut out = Value::Poison;
         if bound {
-            env.bind_in(input.clone());
             let scoped = alias.is_some() || !transparent;
             if scoped {
                 match alias {
@@ -522,7 +524,15 @@ impl<'a> Elab<'a> {
     }
 
     /// Binds a block call's arguments to the block's parameters in `env`.
-    fn bind_block_args(&mut self, def: &Def, call: &Call, args: Vec<EvArg>, env: &mut Env) -> bool {
+    /// `input_arg` is the span of the positional tensor that became the block's input.
+    fn bind_block_args(
+        &mut self,
+        def: &Def,
+        call: &Call,
+        args: Vec<EvArg>,
+        input_arg: Option<Span>,
+        env: &mut Env,
+    ) -> bool {
         let mut given: HashMap<&str, (crate::elab::Value, Span)> = HashMap::new();
         let mut ok = true;
         let mut positional = 0;
@@ -591,7 +601,7 @@ impl<'a> Elab<'a> {
             given.insert(&param.name.name, (arg.value.clone(), arg.span));
         }
         let given = given.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-        ok && self.bind_params(def, env, given, Some(call.span))
+        ok && self.bind_params(def, env, given, Some((call.span, input_arg)))
     }
 
     /// Binds a definition's parameters from `given` values and defaults.
@@ -604,13 +614,17 @@ impl<'a> Elab<'a> {
         self.bind_params(def, env, given, None);
     }
 
+    /// `call` is the call's span and, where a positional tensor became the block's
+    /// input, that argument's span; `None` for a network's parameters.
     fn bind_params(
         &mut self,
         def: &Def,
         env: &mut Env,
         mut given: HashMap<String, (Value, Span)>,
-        call_span: Option<Span>,
+        call: Option<(Span, Option<Span>)>,
     ) -> bool {
+        let call_span = call.map(|c| c.0);
+        let input_arg = call.and_then(|c| c.1);
         let mut ok = true;
         for param in &def.params {
             let definition = Definition::of(&param.name, DefinitionKind::Param);
@@ -628,17 +642,22 @@ impl<'a> Elab<'a> {
                     }
                     None => {
                         let at = call_span.unwrap_or(def.name.span);
-                        self.report(
-                            Diagnostic::error(
-                                Code::E0204,
-                                format!(
-                                    "`{}` needs the argument `{}`",
-                                    def.name.name, param.name.name
-                                ),
-                            )
-                            .at(at, format!("`{}` is missing", param.name.name))
-                            .also(param.span, "parameter declared here without a default"),
-                        );
+                        let name = &param.name.name;
+                        let mut d = Diagnostic::error(
+                            Code::E0204,
+                            format!("`{}` needs the argument `{name}`", def.name.name),
+                        )
+                        .at(at, format!("`{name}` is missing"))
+                        .also(param.span, "parameter declared here without a default");
+                        if let (Some(taken), Ty::Tensor) = (input_arg, &ty) {
+                            d = d
+                                .also(taken, "this tensor became the block's input `in`")
+                                .note(format!(
+                                    "a positional tensor first in a call is the block's input, not its first parameter: pass it by name, `{}({name}: …)`",
+                                    def.name.name
+                                ));
+                        }
+                        self.report(d);
                         ok = false;
                         env.bind(&param.name.name, Value::Poison, definition);
                         continue;

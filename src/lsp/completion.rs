@@ -1,5 +1,5 @@
-//! Completion: layer names, shortcut kinds, the blocks in scope, keywords and the
-//! names in scope; inside the argument list of a call, the parameter names of the
+//! Completion: layer names, shortcut kinds, the blocks in scope, keywords, the names
+//! in scope and the built-in functions (`max`, `channels`, …); inside the argument list of a call, the parameter names of the
 //! callee. Calls and parameters come with snippets for their arguments.
 //!
 //! The context is read from the text before the cursor (it rarely parses while
@@ -207,6 +207,7 @@ pub fn completion(
                 params_of(ws, path, &callee, &given, &mut items);
             }
             names_in_scope(ws, path, start, &mut items);
+            functions(&mut items);
         }
         Context::Statement => {
             for doc in docs::all_layers() {
@@ -239,6 +240,7 @@ pub fn completion(
             }
             keywords(&mut items);
             names_in_scope(ws, path, start, &mut items);
+            functions(&mut items);
         }
     }
     items.list
@@ -294,6 +296,24 @@ fn names_in_scope(ws: &Workspace, path: &Path, offset: usize, items: &mut Items)
         {
             items.add(&def.name, kind, Some(def.detail.clone()), None, None);
         }
+    }
+}
+
+/// The built-in functions (`max`, `channels`, …), which give values in arguments and
+/// after `let name =`.
+fn functions(items: &mut Items) {
+    for (name, _, _) in docs::FUNCTIONS {
+        if items.list.iter().any(|i| i.label == *name) {
+            continue;
+        }
+        let snippet = format!("{name}(${{1}})");
+        items.add(
+            name,
+            CompletionItemKind::FUNCTION,
+            Some("function".into()),
+            docs::function(name),
+            Some(snippet),
+        );
     }
 }
 

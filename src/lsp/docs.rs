@@ -57,13 +57,37 @@ pub const KEYWORDS: &[(&str, &str)] = &[
     ("if", "`if cond then a else b` chooses between two values; as a statement, `if cond { … } else { … }` keeps the statements of one branch only, e.g. `if role != start { bn }`."),
     ("then", "`if cond then a else b`: the value when the condition is true."),
     ("else", "`if cond then a else b`: the value when the condition is false; `else { … }` or `else if …` after a statement `if`."),
-    ("in", "`in` is the tensor a block (or a `repeat` body) is applied to: `let x = in`, `add(in, y)`."),
+    ("in", "`in` is the tensor a block (or a `repeat` body) is applied to: `let x = in`, `add(in, y)`. A block's parameter defaults may read it too: `skip: tensor = in`, `rd: int = channels(in) // 16`."),
     ("or", "Boolean or (short-circuit). In a shortcut clause, `identity or projection` names the kind to use when the first cannot produce the residual's shape."),
     ("and", "Boolean and (short-circuit): `i > 0 and widths[i - 1] == w`."),
     ("not", "Boolean negation."),
     ("true", "The boolean true."),
     ("false", "The boolean false."),
 ];
+
+/// The built-in functions on numbers, lists and tensor shapes: signature and paragraph.
+/// A test checks that every function elaboration knows ([`crate::elab::FUNCTIONS`]) is here.
+pub const FUNCTIONS: &[(&str, &str, &str)] = &[
+    ("min", "min(a, b, …)", "The smallest of its arguments, or of the one list given: `min(widths)`."),
+    ("max", "max(a, b, …)", "The largest of its arguments, or of the one list given: `max(16, w // 4)`."),
+    ("abs", "abs(x)", "The absolute value."),
+    ("round", "round(x)", "The nearest integer (halves away from zero)."),
+    ("floor", "floor(x)", "The largest integer not above `x`."),
+    ("ceil", "ceil(x)", "The smallest integer not below `x`."),
+    ("int", "int(x)", "`x` truncated towards zero, as an int."),
+    ("float", "float(x)", "`x` as a float."),
+    ("make_divisible", "make_divisible(x, divisor)", "`x` rounded to the nearest multiple of `divisor`, and at least `divisor`: `make_divisible(w * 0.25, 8)`."),
+    ("len", "len(list)", "The number of items of a list."),
+    ("channels", "channels(x)", "The number of channels of the tensor `x`, an int: `se(rd: channels(in) // 16)` or `conv(channels(in) // 4, k: 1)` in a block whose widths follow its input."),
+    ("height", "height(x)", "The height of the tensor `x` (per sample), an int: `if height(in) > 8 then 2 else 1`."),
+    ("width", "width(x)", "The width of the tensor `x` (per sample), an int. A parameter named `width` is still read as `width`; only `width(…)` with an argument is the function."),
+];
+
+/// The Markdown documentation of built-in function `name`.
+pub fn function(name: &str) -> Option<String> {
+    let (_, signature, doc) = FUNCTIONS.iter().find(|f| f.0 == name)?;
+    Some(format!("```resnet\n{signature}\n```\n{doc}"))
+}
 
 /// The documentation of keyword `word`.
 pub fn keyword(word: &str) -> Option<&'static str> {
@@ -136,6 +160,9 @@ mod tests {
             "residual", "stage", "repeat", "shortcut", "network", "block", "import", "let",
         ] {
             assert!(keyword(word).is_some_and(|d| d.contains(word)), "{word}");
+        }
+        for name in crate::elab::FUNCTIONS {
+            assert!(function(name).is_some(), "no documentation for `{name}`");
         }
         let md = builtin_markdown(layer("linear").unwrap());
         assert!(

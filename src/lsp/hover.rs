@@ -134,9 +134,7 @@ fn on_symbol(
             Target::Builtin(name) => {
                 join([docs::shortcut(name).map(docs::builtin_markdown), call_facts])
             }
-            Target::Function(name) => Some(format!(
-                "```resnet\n{name}(…)\n```\nA built-in function on numbers and lists."
-            )),
+            Target::Function(name) => docs::function(name),
             Target::BuiltinArg { builtin, param } => {
                 docs::shortcut(builtin).and_then(|d| docs::builtin_param_markdown(d, param))
             }

@@ -462,6 +462,36 @@ fn powers_and_tensor_lists_in_hover_and_hints() {
     );
 }
 
+/// Shape queries (`channels(in)`) are documented functions in hover and completion, and
+/// the layer that uses one shows the width it computed.
+#[test]
+fn shape_queries_in_hover_and_completion() {
+    let text = "block half() {
+    conv(channels(in) // 2, k: 1)
+}
+network n {
+    input [3, 8, 8]
+    conv(16, k: 1); half
+    avgpool; flatten; linear(10)
+}
+";
+    let ws = workspace(&[("q.resnet", text)]);
+    let hover = hover_text(&ws, "q.resnet", at(text, "channels", 0));
+    assert!(
+        hover.contains("channels(x)") && hover.contains("number of channels"),
+        "{hover}"
+    );
+    let hints = hints(&ws, "q.resnet");
+    assert!(hints.contains(&(1, "→ [8, 8, 8]".to_string())), "{hints:?}");
+    let inside = at(text, "// 2", 0);
+    let items = completion::completion(&ws, &path("q.resnet"), inside, true);
+    let channels = items
+        .iter()
+        .find(|i| i.label == "channels")
+        .expect("offered");
+    assert_eq!(channels.insert_text.as_deref(), Some("channels(${1})"));
+}
+
 /// `let parts = repeat …` defines `parts` for hover and inlay hints; an unused tensor
 /// is published as a faded warning (E0216).
 #[test]
