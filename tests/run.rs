@@ -659,33 +659,59 @@ mod wgpu {
         (f("train_loss"), f("test_loss"), f("test_acc"))
     }
 
-    /// A SIGKILLed wgpu run resumes to the uninterrupted run's metrics exactly, and the
-    /// same seed on the CPU ends where the wgpu run ends, within a tolerance.
+    /// A SIGKILLed wgpu run resumes to the uninterrupted run's metrics exactly.
+    #[test]
+    fn a_killed_wgpu_run_resumes_to_the_same_result() {
+        let whole = killed_and_resumed("wgpu");
+        let _ = std::fs::remove_dir_all(&whole);
+    }
+
+    /// The same seed trains to the same numbers on wgpu and on the CPU, within float
+    /// rounding.
     ///
     /// Both backends start from the same weights (drawn on the host from the seed) and
     /// see the same batches in the same order; the tiny model has no dropout, whose masks
-    /// come from each backend's own generator. What differs is float rounding: the GPU
-    /// kernels sum convolutions and reductions in another order (differences of ~1e-7
-    /// relative per operation), and 360 SGD steps carry them forward: measured, the train
-    /// losses differ by 0.05% and the (small, ~0.02) test losses by 0.5%. So the losses
-    /// must agree within 2% relative and the test accuracy within one image in 32.
+    /// come from each backend's own generator. What differs is rounding: the GPU kernels
+    /// and the CPU's (Winograd F(4×4, 3×3) convolutions among them) sum in other orders.
+    /// Over 40 SGD steps that stays at the rounding level (measured on lavapipe: 8e-8
+    /// relative in both losses), so the losses must agree within 1e-5 relative and the
+    /// accuracies exactly. Over hundreds of steps training amplifies rounding chaotically
+    /// (measured at 360 steps: wgpu and the CPU's gemm, F(2×2) and F(4×4) convolutions end
+    /// up to 7% apart in the train loss and 50% in a 0.02 test loss), so a long run is no
+    /// measure of equality.
     #[test]
-    fn a_killed_wgpu_run_resumes_to_the_same_result_and_matches_the_cpu() {
-        let gpu = killed_and_resumed("wgpu");
-        let cpu = temp("whole-cpu-reference");
-        let out = resc()
-            .args(kill_args(&cpu, "cpu"))
-            .output()
-            .expect("resc runs");
-        assert!(out.status.success(), "{}", text(&out));
-        let (g, c) = (last(&gpu), last(&cpu));
-        let close = |a: f64, b: f64| (a - b).abs() <= 0.02 * a.abs().max(b.abs());
+    fn the_same_seed_trains_to_the_same_numbers_on_wgpu_and_on_the_cpu() {
+        let train = |backend: &str| {
+            let dir = temp(&format!("same-seed-{backend}"));
+            let out = run(&[
+                "run",
+                MODEL,
+                "--data",
+                "synthetic:classes=4,shape=1x8x8,train=160,test=32,seed=1",
+                "--epochs",
+                "2",
+                "--batch",
+                "8",
+                "--seed",
+                "7",
+                "--workers",
+                "1",
+                "--backend",
+                backend,
+                "--out",
+                dir.to_str().unwrap(),
+            ]);
+            assert!(out.status.success(), "{}", text(&out));
+            let metrics = last(&dir);
+            let _ = std::fs::remove_dir_all(&dir);
+            metrics
+        };
+        let (g, c) = (train("wgpu"), train("cpu"));
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-5 * a.abs().max(b.abs());
         assert!(
-            close(g.0, c.0) && close(g.1, c.1) && (g.2 - c.2).abs() <= 1.0 / 32.0 + 1e-9,
+            close(g.0, c.0) && close(g.1, c.1) && g.2 == c.2,
             "wgpu (train loss, test loss, test accuracy) {g:?}, cpu {c:?}"
         );
-        let _ = std::fs::remove_dir_all(&gpu);
-        let _ = std::fs::remove_dir_all(&cpu);
     }
 
     /// What a successful `resc ARGS --format json` printed.
