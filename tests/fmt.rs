@@ -237,6 +237,42 @@ fn collecting_repeat() {
     );
 }
 
+/// `let [a, b] = …` (a space after each comma, none inside the brackets, a trailing
+/// comma dropped), and a list of tensors as a block's last statement: no `;` before a
+/// list of two or more (it cannot be an index; `semicolons` shows the one before `[x]`).
+#[test]
+fn destructuring_and_multi_output_blocks() {
+    check(
+        r#"block exchange(low:tensor){
+    let high=in|conv(16,k:3)
+    let low=low|conv(32,k:3)
+    [ high|relu ,low|relu ]
+}
+block one { let x = in | conv(8); [x] }
+network n {input [16,16,16]
+let  [ h , l , ]=exchange(in_map(),low:y)
+let [_,  _rest]  =  [1,2]
+    let [first] = [h]
+}
+"#,
+        r#"block exchange(low: tensor) {
+    let high = in | conv(16, k: 3)
+    let low = low | conv(32, k: 3)
+    [high | relu, low | relu]
+}
+
+block one { let x = in | conv(8); [x] }
+
+network n {
+    input [16, 16, 16]
+    let [h, l] = exchange(in_map(), low: y)
+    let [_, _rest] = [1, 2]
+    let [first] = [h]
+}
+"#,
+    );
+}
+
 /// Exactly the parentheses that precedence needs.
 #[test]
 fn parens() {
@@ -310,19 +346,22 @@ fn literals() {
     );
 }
 
-/// A `;` only where the next statement would otherwise continue this one, and where a nested stage would otherwise take a `with` clause.
+/// A `;` only where the next statement would otherwise continue this one (not before a
+/// list of two or more, which cannot be an index), and where a nested stage would
+/// otherwise take a `with` clause.
 #[test]
 fn semicolons() {
     check(
-        r#"block b { relu; (x) | bn; let y = a; -y; [1, 2]
+        r#"block b { relu; (x) | bn; let y = a; -y; [1, 2]; [3]
  stage a: stage b: relu;; with shortcut dense }
 "#,
         r#"block b {
     relu
     x | bn
     let y = a;
-    -y;
-    [1, 2]
+    -y
+    [1, 2];
+    [3]
     stage a: stage b: relu;; with shortcut dense
 }
 "#,

@@ -53,6 +53,8 @@ codes! {
     E0214 = "E0214", "assertion failed";
     E0215 = "E0215", "construct used in the wrong place";
     E0216 = "E0216", "tensor computed but never used";
+    E0217 = "E0217", "`let [ … ]` does not fit the value";
+    E0218 = "E0218", "several tensors where one is expected";
     E0301 = "E0301", "residual branches have different shapes";
     E0302 = "E0302", "operands have different shapes";
     E0303 = "E0303", "feature map too small";

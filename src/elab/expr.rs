@@ -103,8 +103,16 @@ impl<'a> Elab<'a> {
         cur: &Option<Value>,
         alias: Option<&str>,
     ) -> Value {
-        let input = self.eval(lhs, env, cur);
+        let mut input = self.eval(lhs, env, cur);
+        // A list of tensors may be piped into a block, which receives it as `in`
+        // (`xs | swap`); a layer reads one tensor.
+        let into_block = matches!(&rhs.kind, ExprKind::Call(call)
+            if env.lookup(&call.name.name).is_none() && self.lookup_block(&call.name.name).is_some());
+        if !into_block {
+            input = self.one_tensor(input, lhs.span, "`|` feeds one tensor into a layer");
+        }
         match input {
+            Value::List(_) if into_block && super::multi::tensor_list(&input).is_some() => {}
             Value::Tensor(_) => {}
             Value::Poison => return Value::Poison,
             other => {
@@ -196,6 +204,8 @@ impl<'a> Elab<'a> {
             let Some(input) = self.take_input(&mut args, cur, call) else {
                 return Value::Poison;
             };
+            let reader = format!("`{name}` reads one tensor");
+            let input = self.one_tensor(input, call.name.span, &reader);
             let out = match self.bind_builtin(sig, args, call.span) {
                 Some(bound) => self.apply_layer(&bound, input.clone(), call.span, alias),
                 None => Value::Poison,

@@ -9,6 +9,7 @@
 mod args;
 mod expr;
 mod layers;
+mod multi;
 mod names;
 mod names_map;
 mod program;
@@ -21,6 +22,7 @@ mod value;
 
 pub use expr::FUNCTIONS;
 pub use layers::{layer_docs, LayerDoc};
+pub use multi::ListShapes;
 pub use names_map::FrameworkNames;
 pub use program::{Override, Program};
 pub use recipe::{Recipe, RECIPE_KEYS};
@@ -58,6 +60,9 @@ pub struct Elaborated {
     /// Warnings (E0216: a tensor never used), in source order of elaboration: they do
     /// not stop the compilation.
     pub warnings: Vec<Diagnostic>,
+    /// The shapes of destructured names and of statements whose value is a list of
+    /// tensors, for tools.
+    pub list_shapes: ListShapes,
 }
 
 /// Everything an elaboration produced: the network or the diagnostics, and the names
@@ -152,6 +157,10 @@ struct Elab<'a> {
     /// For each `repeat` body being elaborated in the current block (or network), the
     /// index of the environment frame of its repetition.
     repeat_frames: Vec<usize>,
+    /// The blocks that returned lists of tensors, to name them in E0218.
+    list_origins: multi::ListOrigins,
+    /// The shapes of destructured names and of list statements, for tools.
+    list_shapes: ListShapes,
 }
 
 impl<'a> Elab<'a> {
@@ -181,6 +190,8 @@ impl<'a> Elab<'a> {
             resolutions: Resolutions::default(),
             unused: unused::UnusedLets::default(),
             repeat_frames: Vec::new(),
+            list_origins: multi::ListOrigins::default(),
+            list_shapes: ListShapes::default(),
         };
         elab.build_scopes();
         elab
@@ -197,6 +208,7 @@ impl<'a> Elab<'a> {
                 network,
                 recipe: self.recipe,
                 name_maps: self.name_maps,
+                list_shapes: self.list_shapes,
             }),
             _ => Err(self.diags),
         };
@@ -443,6 +455,10 @@ impl<'a> Elab<'a> {
                 .hint("start the body with `input [C, H, W]`, e.g. `input [3, 224, 224]`"),
             ),
             Some(value) => {
+                // A list of tensors is no network output: point at the statement that
+                // made it the current value.
+                let at = def.body.stmts.last().map_or(end, |s| s.span);
+                let value = self.one_tensor(value, at, "the network's output is one tensor");
                 let output = self.add_node(Op::Output, &[value], end, Some("output"));
                 let _ = output;
             }
@@ -457,6 +473,12 @@ impl<'a> Elab<'a> {
         for input in inputs {
             match input {
                 Value::Tensor(id) => ids.push(*id),
+                // Readers of one tensor check for lists before they get here; this
+                // keeps a list that reaches a node from failing without a diagnostic.
+                list @ Value::List(_) => {
+                    self.one_tensor(list.clone(), span, "a layer reads one tensor");
+                    return Value::Poison;
+                }
                 _ => return Value::Poison,
             }
         }

@@ -75,16 +75,20 @@ impl<'a> Elab<'a> {
         cur: &Option<Value>,
         span: Span,
     ) -> Value {
+        let reader = "a residual branch reads one tensor";
         match from {
             Some(e) => match self.eval(e, env, cur) {
                 v @ (Value::Tensor(_) | Value::Poison) => v,
+                v @ Value::List(_) if super::multi::tensor_list(&v).is_some() => {
+                    self.one_tensor(v, e.span, reader)
+                }
                 other => {
                     self.type_error(e.span, "`from`", "a tensor", &other);
                     Value::Poison
                 }
             },
             None => match cur {
-                Some(v) => v.clone(),
+                Some(v) => self.one_tensor(v.clone(), span, reader),
                 None => {
                     self.report(
                         Diagnostic::error(

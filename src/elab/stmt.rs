@@ -83,6 +83,7 @@ impl<'a> Elab<'a> {
             }
             StmtKind::Let { name, value } => {
                 let v = self.eval(value, env, &cur);
+                self.record_list_statement(stmt.span, &v);
                 let is_tensor = matches!(v, Value::Tensor(_));
                 self.record_let(name, stmt.span, &v, env, false);
                 env.bind(
@@ -95,6 +96,14 @@ impl<'a> Elab<'a> {
                 } else {
                     cur
                 }
+            }
+            StmtKind::LetList {
+                names,
+                pattern,
+                value,
+            } => {
+                self.let_list(names, *pattern, value, stmt.span, env, &cur);
+                cur
             }
             StmtKind::Assert { cond, message } => {
                 self.assertion(cond, message.as_deref(), env, &cur);
@@ -170,6 +179,12 @@ impl<'a> Elab<'a> {
                 match v {
                     Value::Tensor(_) => Some(v),
                     Value::Poison => Some(Value::Poison),
+                    // A list of tensors becomes the current value: as a block's last
+                    // statement, it is the block's result (`[high, low]`).
+                    Value::List(_) if super::multi::tensor_list(&v).is_some() => {
+                        self.record_list_statement(stmt.span, &v);
+                        Some(v)
+                    }
                     other => {
                         self.report(
                             Diagnostic::error(
@@ -315,7 +330,14 @@ impl<'a> Elab<'a> {
     }
 
     /// Records a `let` for the unused-tensor warnings (E0216), before `name` is bound.
-    fn record_let(&mut self, name: &Ident, span: Span, value: &Value, env: &Env, collects: bool) {
+    pub(super) fn record_let(
+        &mut self,
+        name: &Ident,
+        span: Span,
+        value: &Value,
+        env: &Env,
+        collects: bool,
+    ) {
         let shadows_outside_repeat = self.repeat_frames.last().is_some_and(|&repetition| {
             env.frame_of(&name.name)
                 .is_some_and(|frame| frame < repetition)
@@ -516,6 +538,7 @@ impl<'a> Elab<'a> {
                 self.names.pop();
             }
         }
+        self.record_block_result(&block.def.name.name, &out);
         self.unused.leave_block(outer_block, &out);
         self.repeat_frames = saved_repeats;
         self.file = saved_file;

@@ -4,7 +4,7 @@
 use super::doc::{self, bracketed, concat, group, indent, text, Doc, INDENT};
 use super::{Printer, MAX_WIDTH};
 use crate::source::Span;
-use crate::syntax::ast::{Body, ExprKind, ShortcutKind, Stmt, StmtKind};
+use crate::syntax::ast::{Body, Expr, ExprKind, ShortcutKind, Stmt, StmtKind};
 
 /// A statement cut at its braced bodies: `head {` body `}after {` body `}after`, where
 /// the last `after` is the rest of the statement (a shortcut clause, say). Statements
@@ -92,6 +92,13 @@ impl Printer<'_> {
                 text(format!("let {} = ", name.name)),
                 e.expr(value),
             ])),
+            StmtKind::LetList { names, value, .. } => {
+                let names: Vec<&str> = names.iter().map(|n| n.name.as_str()).collect();
+                simple(concat(vec![
+                    text(format!("let [{}] = ", names.join(", "))),
+                    e.expr(value),
+                ]))
+            }
             StmtKind::Assert { cond, message } => simple(match message {
                 None => concat(vec![text("assert "), e.expr(cond)]),
                 Some(message) => group(concat(vec![
@@ -292,11 +299,15 @@ impl Printer<'_> {
     }
 
     /// Whether `stmt`, written first on its line, would continue the statement before
-    /// it: it begins with `(`, `[` or `-`.
+    /// it: it begins with `(`, `[` or `-`. A list of two or more elements first (a
+    /// block's result, `[high, low]`) is not ambiguous: an index holds one expression.
     fn starts_ambiguously(&self, stmt: &Stmt) -> bool {
         match &stmt.kind {
             StmtKind::Expr { expr, .. } => {
-                doc::flat(&self.exprs.expr(expr)).starts_with(['(', '[', '-'])
+                let flat = doc::flat(&self.exprs.expr(expr));
+                let long_list =
+                    matches!(&leftmost(expr).kind, ExprKind::List(items) if items.len() >= 2);
+                flat.starts_with(['(', '-']) || (flat.starts_with('[') && !long_list)
             }
             _ => false,
         }
@@ -561,5 +572,13 @@ impl Printer<'_> {
             line.push_str(&doc::flat(after));
         }
         (self.indent + doc::width(&line) <= MAX_WIDTH).then_some(line)
+    }
+}
+
+/// The operand an expression starts with as parsed: `[a, b]` in `[a, b] | swap`.
+fn leftmost(expr: &Expr) -> &Expr {
+    match &expr.kind {
+        ExprKind::Binary(_, lhs, _) | ExprKind::Index(lhs, _) => leftmost(lhs),
+        _ => expr,
     }
 }

@@ -161,6 +161,7 @@ fn search<'a>(body: &'a Body, start: usize, end: usize, found: &mut Found<'a>) {
             }
             StmtKind::Input(_)
             | StmtKind::Let { .. }
+            | StmtKind::LetList { .. }
             | StmtKind::Assert { .. }
             | StmtKind::Train { .. }
             | StmtKind::Names { .. }

@@ -129,6 +129,14 @@ impl FactsView<'_> {
         let end = self.shift.backward(end)?;
         self.file.region(Loc::new(start, end))
     }
+
+    /// The shape of the tensor a `let [ … ]` bound to the name at exactly this range of
+    /// the current text.
+    pub fn name_shape(&self, start: usize, end: usize) -> Option<crate::ir::Shape> {
+        let start = self.shift.backward(start)?;
+        let end = self.shift.backward(end)?;
+        self.file.names.get(&Loc::new(start, end)).copied()
+    }
 }
 
 /// Serves open documents from memory, other files from the disk: regular files only.
@@ -281,7 +289,13 @@ impl Workspace {
                 })
                 .collect();
             let e = &checked.elaborated;
-            Arc::new(Facts::build(&files, &e.graph, &checked.info, &e.network))
+            Arc::new(Facts::build(
+                &files,
+                &e.graph,
+                &checked.info,
+                &e.network,
+                &e.list_shapes,
+            ))
         });
         let diagnostics = convert_diagnostics(&compilation);
         let deps: Vec<PathBuf> = compilation.paths.values().cloned().collect();

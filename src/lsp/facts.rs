@@ -11,6 +11,7 @@
 
 use super::index::Loc;
 use crate::check::{Info, Report};
+use crate::elab::ListShapes;
 use crate::ir::{Graph, Node, NodeId, Op, Shape};
 use crate::source::{FileId, Span};
 use crate::syntax::ast::{self, Call, ShortcutKind, Stmt, StmtKind};
@@ -56,6 +57,11 @@ pub struct FileFacts {
     sorted: Vec<usize>,
     /// The outermost region with exactly this range.
     by_loc: HashMap<Loc, usize>,
+    /// The shape of each name a `let [ … ]` bound to a tensor, by the name's range.
+    pub names: HashMap<Loc, Shape>,
+    /// The shapes of each statement whose value is a list of tensors (a block that
+    /// returns several, `[a, b]`), by the statement's range.
+    pub lists: HashMap<Loc, Vec<Shape>>,
 }
 
 /// Totals of the whole network.
@@ -112,11 +118,11 @@ impl FileFacts {
         None
     }
 
-    /// Statements with at least one evaluation.
+    /// Statements with at least one evaluation, or with a list of tensors as value.
     pub fn statements(&self) -> impl Iterator<Item = &Region> {
-        self.regions
-            .iter()
-            .filter(|r| r.kind != RegionKind::Call && !r.evals.is_empty())
+        self.regions.iter().filter(|r| {
+            r.kind != RegionKind::Call && (!r.evals.is_empty() || self.lists.contains_key(&r.at))
+        })
     }
 }
 
@@ -138,10 +144,21 @@ impl Facts {
         graph: &Graph,
         info: &Info,
         network: &str,
+        list_shapes: &ListShapes,
     ) -> Facts {
         let mut tables: HashMap<FileId, (PathBuf, FileFacts)> = HashMap::new();
         for (file, path, text) in files {
             tables.insert(file.file, (path.clone(), collect_regions(file, text)));
+        }
+        for (span, shape) in list_shapes.names() {
+            if let Some((_, table)) = tables.get_mut(&span.file) {
+                table.names.insert(span.into(), shape);
+            }
+        }
+        for (span, shapes) in list_shapes.statements() {
+            if let Some((_, table)) = tables.get_mut(&span.file) {
+                table.lists.insert(span.into(), shapes.to_vec());
+            }
         }
         let mut trackers: HashMap<FileId, Vec<Tracker>> = tables
             .iter()
@@ -315,6 +332,8 @@ fn collect_regions(file: &ast::File, text: &str) -> FileFacts {
         regions,
         sorted,
         by_loc,
+        names: HashMap::new(),
+        lists: HashMap::new(),
     }
 }
 

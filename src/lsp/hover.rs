@@ -4,7 +4,7 @@
 
 use super::analysis::{FactsView, SymbolRef, View, Workspace};
 use super::docs;
-use super::facts::{Region, RegionKind};
+use super::facts::{FileFacts, Region, RegionKind};
 use super::index::{DefKind, Loc, Target};
 use lsp_types::{Hover, HoverContents, MarkupContent, MarkupKind, Range};
 use std::path::Path;
@@ -20,6 +20,38 @@ pub fn si(n: u64) -> String {
         }
     }
     n.to_string()
+}
+
+/// The output of a statement for hints and hovers: the shapes of the tensors of its
+/// value where that is a list of tensors (a block that returns several), else the
+/// shape of its (first) evaluation's last node.
+pub fn statement_output(file: &FileFacts, region: &Region) -> Option<String> {
+    match file.lists.get(&region.at) {
+        Some(shapes) => Some(
+            shapes
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        None => region.evals.first().map(|e| e.output.to_string()),
+    }
+}
+
+/// The facts of a statement: its output ([`statement_output`]), parameters and MACs.
+pub fn statement_markdown(file: &FileFacts, region: &Region) -> Option<String> {
+    let Some(shapes) = file.lists.get(&region.at) else {
+        return region_markdown(region);
+    };
+    let shapes: Vec<String> = shapes.iter().map(|s| format!("`{s}`")).collect();
+    let shapes = shapes.join(", ");
+    Some(match region_markdown(region) {
+        Some(facts) => match facts.split_once(" · ") {
+            Some((_, rest)) => format!("→ {shapes} · {rest}"),
+            None => format!("→ {shapes}"),
+        },
+        None => format!("→ {shapes}"),
+    })
 }
 
 /// The facts of a region: its (first) output shape, parameters and MACs.
@@ -89,7 +121,7 @@ pub fn hover(ws: &Workspace, path: &Path, offset: usize) -> Option<Hover> {
     let region = facts.file.statement_at(facts.to_facts(offset)?)?;
     let (start, end) = facts.to_current(region.at)?;
     Some(markdown(
-        region_markdown(region)?,
+        statement_markdown(facts.file, region)?,
         Some(current.range(start, end)),
     ))
 }
@@ -196,9 +228,16 @@ fn value_facts(
         return None;
     }
     let view = ws.view(&symbol.path)?;
+    let facts = facts?;
+    // A name of `let [a, b] = …` has a tensor of its own, not the statement's value.
+    if let Some((start, end)) = view.to_current_bytes(def.name_at) {
+        if let Some(shape) = facts.name_shape(start, end) {
+            return Some(format!("→ `{shape}`"));
+        }
+    }
     let (start, end) = view.to_current_bytes(def.full)?;
-    let region = facts?.region(start, end)?;
-    let mut text = region_markdown(region)?;
+    let region = facts.region(start, end)?;
+    let mut text = statement_markdown(facts.file, region)?;
     if region.kind == RegionKind::Stage {
         text = format!("stage output {text}");
     }

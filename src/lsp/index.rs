@@ -350,6 +350,26 @@ impl Builder {
         self.bind(&name.name, id);
     }
 
+    /// `let [a, b] = value`: each name (but `_`) is a definition of its own, visible
+    /// like a `let`'s from the end of the statement to the end of the enclosing body.
+    fn let_list(&mut self, stmt: &Stmt, names: &[ast::Ident], value: &Expr) {
+        self.visit_expr(value);
+        let visible = Loc {
+            start: stmt.span.end,
+            end: self.bodies.last().map_or(stmt.span.end, |b| b.end),
+        };
+        let pattern: Vec<&str> = names.iter().map(|n| n.name.as_str()).collect();
+        let pattern = pattern.join(", ");
+        for (i, name) in names.iter().enumerate() {
+            if name.name == "_" {
+                continue;
+            }
+            let detail = format!("let [{pattern}] = {}  (element {i})", expr_text(value));
+            let id = self.add_def(name, DefKind::Let, stmt.span, visible, detail);
+            self.bind(&name.name, id);
+        }
+    }
+
     /// `let name = repeat …`: the list is visible, like a `let`, from the end of the
     /// statement to the end of the enclosing body.
     fn collect(
@@ -401,6 +421,7 @@ impl<'ast> Visitor<'ast> for Builder {
     fn visit_stmt(&mut self, stmt: &'ast Stmt) {
         match &stmt.kind {
             StmtKind::Let { name, value } => self.let_stmt(stmt, name, value),
+            StmtKind::LetList { names, value, .. } => self.let_list(stmt, names, value),
             StmtKind::Stage {
                 name,
                 body,

@@ -1,10 +1,12 @@
 //! Inlay hints: the output shape at the end of every line where a layer, block call
 //! or stage statement ends (`→ [256, 56, 56]`). Where several statements end on one
-//! line, the hint shows the last one's output, which is the tensor after the line.
+//! line, the hint shows the last one's output, which is the tensor after the line. A
+//! statement whose value is several tensors (`let [high, low] = exchange(…)`) shows
+//! each one's shape, in order (`→ [32, 16, 16], [64, 8, 8]`).
 
 use super::analysis::Workspace;
 use super::facts::{Region, RegionKind};
-use super::hover::{si, thousands};
+use super::hover::{si, statement_output, thousands};
 use lsp_types::{InlayHint, InlayHintKind, InlayHintLabel, InlayHintTooltip};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -38,20 +40,23 @@ pub fn inlay_hints(ws: &Workspace, path: &Path, lines: Option<(usize, usize)>) -
     }
     best.into_iter()
         .filter_map(|(line, (region, _, _))| {
-            let first = region.evals.first()?;
+            let output = statement_output(facts.file, region)?;
             let range = text.line_range(line);
             let end = range.start + text.as_str()[range].trim_end().len();
-            let mut tooltip = format!(
-                "{} params · {} MACs",
-                thousands(first.params),
-                si(first.macs)
-            );
+            let mut tooltip = match region.evals.first() {
+                Some(first) => format!(
+                    "{} params · {} MACs",
+                    thousands(first.params),
+                    si(first.macs)
+                ),
+                None => "no layers of its own".to_string(),
+            };
             if region.evals.len() > 1 {
                 tooltip.push_str(&format!(" (first of {} instances)", region.evals.len()));
             }
             Some(InlayHint {
                 position: text.position(end),
-                label: InlayHintLabel::String(format!("→ {}", first.output)),
+                label: InlayHintLabel::String(format!("→ {output}")),
                 kind: Some(InlayHintKind::TYPE),
                 text_edits: None,
                 tooltip: Some(InlayHintTooltip::String(tooltip)),

@@ -523,6 +523,57 @@ fn collected_repetitions_and_unused_tensors() {
     assert!(hints.contains(&(5, "→ [8, 8, 8]".to_string())), "{hints:?}");
 }
 
+/// A block that returns two tensors, taken apart with `let [high, low] = …`: the hints
+/// of both statements list both shapes, each name hovers with its own shape (where it
+/// is defined and where it is used), and completion offers the names.
+#[test]
+fn destructured_names_in_hover_hints_and_completion() {
+    let text = "block exchange(low: tensor) {
+    let high = in | conv(8, k: 3)
+    let low = low | conv(16, k: 3)
+    [high, low]
+}
+network n {
+    input [8, 16, 16]
+    let h = conv(8, k: 3)
+    let l = h | conv(16, k: 3, stride: 2)
+    let [high, low] = exchange(h, low: l)
+    concat(high, low | upsample(2))
+    avgpool; flatten; linear(10)
+}
+";
+    let ws = workspace(&[("x.resnet", text)]);
+    let hints = hints(&ws, "x.resnet");
+    let both = "→ [8, 16, 16], [16, 8, 8]".to_string();
+    assert!(hints.contains(&(3, both.clone())), "{hints:?}");
+    assert!(hints.contains(&(9, both)), "{hints:?}");
+    assert!(
+        hints.contains(&(10, "→ [24, 16, 16]".to_string())),
+        "{hints:?}"
+    );
+    let defined = hover_text(&ws, "x.resnet", at(text, "low] =", 0));
+    assert!(
+        defined.contains("let [high, low] = exchange(h, low: l)  (element 1)")
+            && defined.contains("→ `[16, 8, 8]`"),
+        "{defined}"
+    );
+    let used = hover_text(&ws, "x.resnet", at(text, "high, low |", 0));
+    assert!(used.contains("→ `[8, 16, 16]`"), "{used}");
+    let statement = hover_text(&ws, "x.resnet", at(text, "exchange(h", 0) - 2);
+    assert!(
+        statement.contains("→ `[8, 16, 16]`, `[16, 8, 8]`"),
+        "{statement}"
+    );
+    let items = completion::completion(&ws, &path("x.resnet"), at(text, "avgpool", 0), true);
+    let labels: Vec<&str> = items.iter().map(|i| i.label.as_str()).collect();
+    assert!(
+        labels.contains(&"high") && labels.contains(&"low"),
+        "{labels:?}"
+    );
+    let docs = docs::keyword("let").expect("documented");
+    assert!(docs.contains("let [a, b] = value"), "{docs}");
+}
+
 #[test]
 fn outline_lists_networks_stages_and_blocks() {
     let ws = workspace(&[("blocks.resnet", BLOCKS), ("net.resnet", NET)]);

@@ -106,6 +106,13 @@ pub enum StmtKind {
     Input(Expr),
     /// `let name = value`.
     Let { name: Ident, value: Expr },
+    /// `let [a, b] = value`: binds each element of a list to a name (`_` ignores one).
+    /// `pattern` is the span of the bracketed names.
+    LetList {
+        names: Vec<Ident>,
+        pattern: Span,
+        value: Expr,
+    },
     /// `assert cond, "message"`.
     Assert { cond: Expr, message: Option<String> },
     /// `stage name { … }` / `stage name: stmt`, with an optional `with shortcut KIND`.

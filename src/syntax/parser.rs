@@ -434,7 +434,20 @@ impl Builder<'_> {
                     .collect(),
             },
             Rule::let_stmt => {
-                let name = self.ident(next().unwrap());
+                let first = next().unwrap();
+                if first.as_rule() == Rule::let_names {
+                    let pattern = self.span(&first);
+                    let names = children(first).map(|p| self.ident(p)).collect();
+                    return ast::Stmt {
+                        kind: ast::StmtKind::LetList {
+                            names,
+                            pattern,
+                            value: self.expr(next().unwrap()),
+                        },
+                        span,
+                    };
+                }
+                let name = self.ident(first);
                 let value = next().unwrap();
                 if value.as_rule() == Rule::repeat_stmt {
                     self.repeat(value, Some(name))
@@ -1913,6 +1926,15 @@ block preact(width: int, stride: int = 1, dropout: float = 0.0, role: start | mi
                     spans.push(name.span);
                     collect_expr(value, spans);
                 }
+                StmtKind::LetList {
+                    names,
+                    pattern,
+                    value,
+                } => {
+                    spans.push(*pattern);
+                    spans.extend(names.iter().map(|n| n.span));
+                    collect_expr(value, spans);
+                }
                 StmtKind::Assert { cond, .. } => collect_expr(cond, spans),
                 StmtKind::Names { framework, rules } => {
                     spans.push(framework.span);
@@ -2097,6 +2119,34 @@ block preact(width: int, stride: int = 1, dropout: float = 0.0, role: start | mi
                 ..
             }
         ));
+    }
+
+    /// `let [a, b] = …` names each element; `_` is a name like any other here (the
+    /// elaboration ignores it); the pattern keeps its span; an empty pattern, or
+    /// `let [a] = repeat …`, is a syntax error.
+    #[test]
+    fn let_list_patterns() {
+        let text = "block b { let [high, _, low,] = exchange(in) }";
+        let file = ok(text);
+        let StmtKind::LetList {
+            names,
+            pattern,
+            value,
+        } = &defs(&file)[0].body.stmts[0].kind
+        else {
+            panic!("a destructuring let")
+        };
+        let names: Vec<&str> = names.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["high", "_", "low"]);
+        assert_eq!(snippet(text, *pattern), "[high, _, low,]");
+        assert!(matches!(value.kind, ast::ExprKind::Call(_)));
+        for bad in [
+            "block b { let [] = xs }",
+            "block b { let [a, 1] = xs }",
+            "block b { let [a] = repeat 2 { conv(8) } }",
+        ] {
+            assert!(parse(F, bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -176,6 +176,17 @@ macro_rules! make_ast_visitor {
                     v.visit_ident(name);
                     v.visit_expr(value);
                 }
+                StmtKind::LetList {
+                    names,
+                    pattern,
+                    value,
+                } => {
+                    v.visit_span(pattern);
+                    for name in names {
+                        v.visit_ident(name);
+                    }
+                    v.visit_expr(value);
+                }
                 StmtKind::Stage {
                     name,
                     body,
