@@ -107,6 +107,8 @@ fn child(spec: &str) {
 
 fn main() {
     if let Ok(spec) = std::env::var(CHILD) {
+        // As `resc run` does.
+        resc::lower::tune_allocator();
         child(&spec);
         return;
     }

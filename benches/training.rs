@@ -16,6 +16,8 @@ use std::time::Instant;
 type B = Autodiff<Flex>;
 
 fn main() {
+    // As `resc run` does.
+    resc::lower::tune_allocator();
     // Cargo passes `--bench`; the positional arguments are ours.
     let args: Vec<String> = std::env::args()
         .skip(1)

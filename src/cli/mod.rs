@@ -191,11 +191,20 @@ where
         Command::Fmt { files, check } => fmt_cmd::run(&files, check),
         Command::Data { command } => data_cmd::run(command),
         #[cfg(feature = "cpu")]
-        Command::Run(args) => run_cmd::run(&args),
+        Command::Run(args) => {
+            crate::lower::tune_allocator();
+            run_cmd::run(&args)
+        }
         #[cfg(feature = "cpu")]
-        Command::Eval(args) => run_cmd::eval(&args),
+        Command::Eval(args) => {
+            crate::lower::tune_allocator();
+            run_cmd::eval(&args)
+        }
         #[cfg(feature = "cpu")]
-        Command::Infer(args) => infer_cmd::run(&args),
+        Command::Infer(args) => {
+            crate::lower::tune_allocator();
+            infer_cmd::run(&args)
+        }
         #[cfg(feature = "cpu")]
         Command::Export(args) => export_cmd::run(&args),
         #[cfg(feature = "cpu")]

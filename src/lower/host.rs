@@ -126,3 +126,25 @@ fn flex_tensor<B: Backend>(x: Tensor<B, 4>) -> FlexTensor {
         .expect("kernel selection runs only on the flex backend");
     x.into_primitive().tensor()
 }
+
+/// Tunes the C allocator for tensor work; called once at the start of the commands that
+/// run networks (`resc run`, `eval`, `infer`) and of the training benchmarks.
+///
+/// A training step frees and re-allocates the same large buffers (activations,
+/// gradients, im2col and Winograd scratch) every step. glibc's malloc serves blocks above
+/// its mmap threshold from fresh `mmap`s and returns the top of the heap to the system
+/// above its trim threshold, so every step page-faulted and zero-filled those buffers
+/// anew. Serving blocks up to 32 MiB (glibc's largest threshold) from the heap, and never
+/// trimming it, keeps the pages: measured on ResNet-20 (b128), the kernel time of a
+/// training step fell from ~70 to ~15 ms. The process's peak memory stays what the
+/// largest step needs; it is just not handed back between steps. Other allocators (musl,
+/// macOS, Windows) are left as they are.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `mallopt` only sets the allocator's parameters; it is thread-safe.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+        libc::mallopt(libc::M_TOP_PAD, 64 << 20);
+    }
+}

@@ -27,6 +27,7 @@ pub mod ops;
 pub mod plan;
 pub mod weights;
 
+pub use host::tune_allocator;
 pub use layers::Layer;
 pub use net::{Net, ScaleParam};
 pub use plan::Plan;
