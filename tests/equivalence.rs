@@ -244,6 +244,12 @@ macro_rules! on_backend {
         }
 
         #[test]
+        fn efficient_channel_attention_timm() {
+            check_eval::<Eval>("eca", &torchvision());
+            check_train::<Eval>("eca", &torchvision());
+        }
+
+        #[test]
         fn weighted_residual_lambda() {
             check_eval::<Eval>("weighted", &NameMap::new());
             check_train::<Eval>("weighted", &NameMap::new());

@@ -64,6 +64,14 @@ const ZOO: &[(&str, &str, u64, u64)] = &[
         2_834_161_664,
     ),
     ("seresnet50", "timm seresnet50", 28_088_024, 4_091_699_200),
+    // ECA's 1-D channel convolutions add k = 5 or 7 weights per block (16 blocks: 86)
+    // and count as convolutions: C·k MACs each.
+    (
+        "ecaresnet50d",
+        "timm ecaresnet50d",
+        25_576_350,
+        4_328_912_640,
+    ),
     ("cspresnet50", "timm cspresnet50", 21_616_168, 3_458_752_512),
     (
         "iresnet50",
@@ -136,6 +144,7 @@ fn the_class_count_only_changes_the_classifier() {
         ("resnet50", 23_528_522),
         ("densenet121", 6_964_106),
         ("seresnet50", 26_059_514),
+        ("ecaresnet50d", 23_547_840),
         ("cspresnet50", 20_601_418),
         ("iresnet50", 23_528_522),
     ] {

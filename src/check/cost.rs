@@ -100,6 +100,12 @@ pub fn node_cost(op: &Op, inputs: &[Shape], out: Shape) -> Result<Cost, Overflow
         }
         Op::Scale { .. } => (1, 0),
         Op::ChannelScale { .. } => (x.c, 0),
+        // One filter of `kernel` taps slid over the channels at every position: counted
+        // like a convolution's weights and multiply-accumulates.
+        Op::ChannelConv { kernel } => (
+            *kernel,
+            out.numel().checked_mul(*kernel).ok_or(Overflow::Macs)?,
+        ),
         Op::WeightedSum { weights, .. } => {
             let n = inputs.len() as u64;
             match weights {

@@ -99,6 +99,9 @@ pub(super) static LAYERS: &[Sig] = &[
         p("divisor", PTy::Int, Dflt::Int(8), "round the reduced width to a multiple of this (timm's make_divisible)"),
         p("rd", PTy::Int, Dflt::Derived, "the reduced width, overriding reduction/divisor"),
     ], "Squeeze-and-excitation: global pool → 1×1 conv (C/r, bias) → ReLU → 1×1 conv (C, bias) → sigmoid, scaling the channels."),
+    sig("eca", &[
+        p("k", PTy::Int, Dflt::Derived, "odd kernel size of the 1-D convolution over the channels; omitted: t = floor(|log2(C) + 1| / 2), k = t if t is odd else t + 1, at least 3 (timm's adaptive size)"),
+    ], "Efficient channel attention (ECA-Net): global pool → 1-D conv of k taps across the channels (zero padding (k−1)/2, no bias) → sigmoid, scaling the channels."),
     sig("upsample", &[
         p("scale", PTy::Int, Dflt::Int(2), "integer factor"),
     ], "Nearest-neighbour upsampling."),
@@ -167,6 +170,7 @@ const SHAPE_KEEPING: &[&str] = &[
     "dropout",
     "drop_path",
     "se",
+    "eca",
 ];
 
 /// True for a built-in layer whose output has the shape of its input. After an error in
@@ -200,6 +204,8 @@ const FOREIGN_NAMES: &[(&str, &str)] = &[
     ("droppath", "drop_path"),
     ("stochastic_depth", "drop_path"),
     ("squeeze_excite", "se"),
+    ("ecamodule", "eca"),
+    ("efficient_channel_attention", "eca"),
     ("cat", "concat"),
 ];
 
@@ -318,6 +324,7 @@ impl Elab<'_> {
         let Some(op) = self.layer_op(b, &input) else {
             return match b.sig.name {
                 "se" => self.squeeze_excite(b, input, span, alias),
+                "eca" => self.channel_attention(b, input, span, alias),
                 "global_avgpool" => self.add_node(Op::GlobalAvgPool, &[input], span, alias),
                 _ => Value::Poison,
             };
@@ -484,6 +491,55 @@ impl Elab<'_> {
         out
     }
 
+    /// Efficient channel attention, expanded into primitives named as timm's `EcaModule`
+    /// names them (the filter is `conv`, so its weight is `….conv.weight`).
+    fn channel_attention(
+        &mut self,
+        b: &Bound,
+        input: Value,
+        span: Span,
+        alias: Option<&str>,
+    ) -> Value {
+        let Some(shape) = self.shape_of(&input) else {
+            return Value::Poison;
+        };
+        let kernel = if b.has("k") {
+            let Some(k) = self.int_at_least(b, "k", 1) else {
+                return Value::Poison;
+            };
+            if k % 2 == 0 {
+                self.report(
+                    Diagnostic::error(
+                        Code::E0210,
+                        format!("`k` of `eca` must be odd, found {k}"),
+                    )
+                    .at(b.span("k"), "an even kernel")
+                    .hint(format!(
+                        "the filter is padded by (k − 1)/2 on both sides, which keeps the channel count only for odd k: use `k: {}` or `k: {}`",
+                        k - 1,
+                        k + 1
+                    )),
+                );
+                return Value::Poison;
+            }
+            k
+        } else {
+            adaptive_eca_kernel(shape.c)
+        };
+        self.names.push_numbered(alias.unwrap_or("eca"));
+        let pooled = self.add_node(
+            Op::GlobalAvgPool,
+            std::slice::from_ref(&input),
+            span,
+            Some("pool"),
+        );
+        let mixed = self.add_node(Op::ChannelConv { kernel }, &[pooled], span, Some("conv"));
+        let gate = self.add_node(Op::Sigmoid, &[mixed], span, Some("gate"));
+        let out = self.add_node(Op::Mul, &[input, gate], span, Some("scale"));
+        self.names.pop();
+        out
+    }
+
     /// `add`, `mul`, `concat` and `sum` over explicit tensors.
     pub(super) fn apply_tensor_fn(&mut self, b: &Bound, span: Span, alias: Option<&str>) -> Value {
         let tensors: Vec<Value> = b.tensors.iter().map(|t| t.value.clone()).collect();
@@ -575,6 +631,14 @@ fn operand_label(operand: &TensorArg, shape: impl std::fmt::Display) -> String {
         Some(i) => format!("element {i} is {shape}"),
         None => format!("this is {shape}"),
     }
+}
+
+/// timm's adaptive ECA kernel size for `channels` channels (`gamma = 2`, `beta = 1`):
+/// `t = floor(|log2(C) + 1| / 2)`, the next odd number from `t`, at least 3.
+pub(super) fn adaptive_eca_kernel(channels: u64) -> u64 {
+    let t = (((channels as f64).log2() + 1.0).abs() / 2.0).floor() as u64;
+    let odd = if t % 2 == 1 { t } else { t + 1 };
+    odd.max(3)
 }
 
 /// timm's `make_divisible(v, divisor)` with `round_limit = 0`.

@@ -99,6 +99,7 @@ pub fn describe(op: &Op) -> String {
         } => format!("zeropad stride {stride} +{pad_before}/+{pad_after}"),
         Op::Scale { init, .. } => format!("λ (init {init})"),
         Op::ChannelScale { init } => format!("α (init {init})"),
+        Op::ChannelConv { kernel } => format!("channel conv k {kernel}"),
         Op::WeightedSum { weights, norm } => format!("wsum {weights:?} {norm:?}"),
         other => other.kind_name().to_string(),
     }

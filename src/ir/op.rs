@@ -89,6 +89,13 @@ pub enum Op {
     },
     /// Global average pooling to `[C, 1, 1]`.
     GlobalAvgPool,
+    /// 1-D convolution across the channel axis at every position: one learned filter of
+    /// `kernel` taps (odd), zero padding `(kernel − 1)/2` at both ends, no bias, so the
+    /// output has the input's shape (ECA's channel interaction, PyTorch's
+    /// `Conv1d(1, 1, kernel, padding=(kernel − 1)/2, bias=False)` over `[N, 1, C]`).
+    ChannelConv {
+        kernel: u64,
+    },
     /// Fully connected layer over the flattened input; output `[out, 1, 1]`.
     Linear {
         out_features: u64,
@@ -162,6 +169,7 @@ impl Op {
             Op::MaxPool { .. } => "maxpool",
             Op::AvgPool { .. } => "avgpool",
             Op::GlobalAvgPool => "avgpool",
+            Op::ChannelConv { .. } => "channel_conv",
             Op::Linear { .. } => "fc",
             Op::Flatten => "flatten",
             Op::Dropout { .. } => "dropout",

@@ -192,6 +192,16 @@ fn output_shape(op: &Op, inputs: &[Shape]) -> Result<Shape, ShapeError> {
         | Op::Scale { .. }
         | Op::ChannelScale { .. }
         | Op::Output => Ok(x),
+        Op::ChannelConv { kernel } => {
+            // Padding (k − 1)/2 at both ends keeps the channel count only for odd k.
+            if kernel % 2 == 0 {
+                return Err(err(
+                    Code::E0210,
+                    format!("a channel convolution needs an odd kernel, found {kernel}"),
+                ));
+            }
+            Ok(x)
+        }
         Op::GroupNorm { groups, .. } => {
             if *groups == 0 || x.c % groups != 0 {
                 return Err(ShapeError {

@@ -71,6 +71,14 @@ pub fn conv<B: Backend>(
     }
 }
 
+/// The filter `[1, 1, kernel]` of a one-channel 1-D convolution without bias (ECA's),
+/// as PyTorch's `Conv1d` reset draws it: Kaiming-uniform with a = √5, i.e. uniform in
+/// ±1/√fan_in with fan_in = 1 · kernel (the `Default` of [`conv`]).
+pub fn conv1d<B: Backend>(kernel: usize, rng: &mut Rng, device: &B::Device) -> Tensor<B, 3> {
+    let bound = 1.0 / (kernel as f64).sqrt();
+    tensor(uniform(rng, kernel, bound), [1, 1, kernel], device)
+}
+
 /// A linear layer's weight `[out, in]` and optional bias, uniform in ±1/√in (PyTorch's
 /// `Linear` reset).
 pub fn linear<B: Backend>(

@@ -63,6 +63,8 @@ pub enum Layer<B: Backend> {
     Vector(Weight<B, 1>),
     /// A tensor of rank 2: per-channel sum weights `[k, C]`.
     Matrix(Weight<B, 2>),
+    /// A 1-D convolution's filter `[1, 1, k]` (ECA's convolution across the channels).
+    ChannelConv(Weight<B, 3>),
 }
 
 impl<B: Backend> Layer<B> {
@@ -75,6 +77,7 @@ impl<B: Backend> Layer<B> {
             Layer::Linear(_) => "Linear",
             Layer::Vector(_) => "Vector",
             Layer::Matrix(_) => "Matrix",
+            Layer::ChannelConv(_) => "ChannelConv",
         }
     }
 }
@@ -114,6 +117,10 @@ pub enum LayerSpec {
         cols: usize,
         value: f64,
     },
+    /// One filter `[1, 1, kernel]` of a 1-D convolution across the channels, no bias.
+    ChannelConv {
+        kernel: usize,
+    },
 }
 
 impl LayerSpec {
@@ -129,7 +136,9 @@ impl LayerSpec {
             }
             LayerSpec::BatchNorm { .. } => vec!["running_mean", "running_var"],
             LayerSpec::GroupNorm { .. } => vec!["weight", "bias"],
-            LayerSpec::Vector { .. } | LayerSpec::Matrix { .. } => vec!["weight"],
+            LayerSpec::Vector { .. } | LayerSpec::Matrix { .. } | LayerSpec::ChannelConv { .. } => {
+                vec!["weight"]
+            }
         }
     }
 
@@ -162,6 +171,7 @@ impl LayerSpec {
             },
             LayerSpec::Vector { len, .. } => vec![len],
             LayerSpec::Matrix { rows, cols, .. } => vec![rows, cols],
+            LayerSpec::ChannelConv { kernel } => vec![1, 1, kernel],
         })
     }
 
@@ -218,6 +228,9 @@ impl LayerSpec {
             }),
             LayerSpec::Matrix { rows, cols, value } => Layer::Matrix(Weight {
                 weight: Param::from_tensor(Tensor::full([rows, cols], value, device)),
+            }),
+            LayerSpec::ChannelConv { kernel } => Layer::ChannelConv(Weight {
+                weight: Param::from_tensor(init::conv1d(kernel, rng, device)),
             }),
         }
     }

@@ -225,6 +225,9 @@ impl<B: Backend> Net<B> {
                 _,
             ) => ops::avg_pool(one(), kernel, stride, padding, count_include_pad),
             (Kernel::GlobalAvgPool, _) => ops::global_avg_pool(one()),
+            (Kernel::ChannelConv, Some(Layer::ChannelConv(f))) => {
+                ops::channel_conv(one(), &f.weight)
+            }
             (Kernel::Linear, Some(Layer::Linear(l))) => ops::linear(one(), l),
             (Kernel::Flatten, _) => ops::flatten(one()),
             (&Kernel::Dropout { p }, _) => ops::dropout(one(), p),
@@ -321,6 +324,7 @@ impl<B: Backend> Net<B> {
 enum TensorRef<'a, B: Backend> {
     Vector(&'a Param<Tensor<B, 1>>),
     Matrix(&'a Param<Tensor<B, 2>>),
+    Filter(&'a Param<Tensor<B, 3>>),
     Kernel(&'a Param<Tensor<B, 4>>),
     Running(&'a RunningState<Tensor<B, 1>>),
 }
@@ -343,6 +347,7 @@ impl<B: Backend> Net<B> {
             (Layer::Linear(l), "bias") => TensorRef::Vector(l.bias.as_ref()?),
             (Layer::Vector(v), "weight") => TensorRef::Vector(&v.weight),
             (Layer::Matrix(m), "weight") => TensorRef::Matrix(&m.weight),
+            (Layer::ChannelConv(f), "weight") => TensorRef::Filter(&f.weight),
             _ => return None,
         })
     }
@@ -352,6 +357,7 @@ impl<B: Backend> Net<B> {
         Some(match self.tensor_ref(name)? {
             TensorRef::Vector(p) => p.val().dims().to_vec(),
             TensorRef::Matrix(p) => p.val().dims().to_vec(),
+            TensorRef::Filter(p) => p.val().dims().to_vec(),
             TensorRef::Kernel(p) => p.val().dims().to_vec(),
             TensorRef::Running(r) => r.value_sync().dims().to_vec(),
         })
@@ -362,6 +368,7 @@ impl<B: Backend> Net<B> {
         Some(match self.tensor_ref(name)? {
             TensorRef::Vector(p) => p.val().into_data(),
             TensorRef::Matrix(p) => p.val().into_data(),
+            TensorRef::Filter(p) => p.val().into_data(),
             TensorRef::Kernel(p) => p.val().into_data(),
             TensorRef::Running(r) => r.value_sync().into_data(),
         })
@@ -374,6 +381,7 @@ impl<B: AutodiffBackend> Net<B> {
         match self.tensor_ref(name)? {
             TensorRef::Vector(p) => p.val().grad(grads).map(|g| g.into_data()),
             TensorRef::Matrix(p) => p.val().grad(grads).map(|g| g.into_data()),
+            TensorRef::Filter(p) => p.val().grad(grads).map(|g| g.into_data()),
             TensorRef::Kernel(p) => p.val().grad(grads).map(|g| g.into_data()),
             TensorRef::Running(_) => None,
         }

@@ -14,7 +14,7 @@ use super::layers::{BatchNorm, GroupNorm, Linear};
 use burn::module::Param;
 use burn::tensor::activation;
 use burn::tensor::backend::Backend;
-use burn::tensor::module::{avg_pool2d, conv2d, max_pool2d};
+use burn::tensor::module::{avg_pool2d, conv1d, conv2d, max_pool2d};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Distribution, Slice, Tensor, TensorData};
 
@@ -250,6 +250,23 @@ pub fn avg_pool<B: Backend>(
 pub fn global_avg_pool<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
     let (x, [n, c, _, _]) = flat(x);
     x.mean_dim(2).reshape([n, c, 1, 1])
+}
+
+/// ECA's 1-D convolution across the channels at every position: the `[N, C, H, W]`
+/// batch is viewed as `N·H·W` sequences `[1, C]` and convolved with the filter `[1, 1, k]`
+/// (zero padding `(k − 1)/2`, no bias), as PyTorch's `Conv1d(1, 1, k)` does on the
+/// pooled `[N, 1, C]` in timm's `EcaModule`.
+pub fn channel_conv<B: Backend>(x: Tensor<B, 4>, weight: &Param<Tensor<B, 3>>) -> Tensor<B, 4> {
+    let [n, c, h, w] = x.dims();
+    let k = weight.dims()[2];
+    let options = ConvOptions::new([1], [(k - 1) / 2], [1], 1);
+    if h * w == 1 {
+        let y = conv1d(x.reshape([n, 1, c]), weight.val(), None, options);
+        return y.reshape([n, c, 1, 1]);
+    }
+    let rows = x.permute([0, 2, 3, 1]).reshape([n * h * w, 1, c]);
+    let y = conv1d(rows, weight.val(), None, options);
+    y.reshape([n, h, w, c]).permute([0, 3, 1, 2])
 }
 
 /// A linear layer over the flattened sample; output `[N, out, 1, 1]`.

@@ -53,6 +53,8 @@ pub enum Kernel {
         count_include_pad: bool,
     },
     GlobalAvgPool,
+    /// ECA's 1-D convolution across the channels (its filter in the step's layer).
+    ChannelConv,
     Linear,
     Flatten,
     Dropout {
@@ -298,6 +300,12 @@ fn lower_op(op: &Op, inputs: &[[usize; 3]], out: [usize; 3]) -> (Kernel, Option<
             None,
         ),
         Op::GlobalAvgPool => (Kernel::GlobalAvgPool, None),
+        Op::ChannelConv { kernel } => (
+            Kernel::ChannelConv,
+            Some(LayerSpec::ChannelConv {
+                kernel: kernel as usize,
+            }),
+        ),
         Op::Linear { out_features, bias } => (
             Kernel::Linear,
             Some(LayerSpec::Linear {

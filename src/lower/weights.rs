@@ -382,6 +382,7 @@ impl<B: Backend> Net<B> {
                 LayerRecord::Linear(_) => "Linear",
                 LayerRecord::Vector(_) => "Vector",
                 LayerRecord::Matrix(_) => "Matrix",
+                LayerRecord::ChannelConv(_) => "ChannelConv",
             };
             if kind != layer.variant() {
                 return Err(LoadError(format!(

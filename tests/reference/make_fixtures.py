@@ -186,6 +186,24 @@ def se():
     write("se", model, inputs(gen))
 
 
+def eca():
+    """timm's Bottleneck with an ECA gate (ecaresnet): 32 and 128 channels give timm's
+    adaptive kernels 3 and 5. Trained too, for the gradient of the 1-D filters."""
+    from timm.layers import get_attn
+    from timm.models.resnet import Bottleneck as TimmBottleneck
+
+    gen = seeded(17)
+    make = lambda i, p, s, d: TimmBottleneck(i, p, s, d, attn_layer=get_attn("eca"))
+    model = TinyResNet(make, 4, (8, 32), (1, 1))
+    randomize_norms(model, gen)
+    for m in model.modules():  # non-trivial gates
+        if m.__class__.__name__ == "EcaModule":
+            m.conv.weight.data = torch.randn(m.conv.weight.shape, generator=gen)
+    write("eca", model, inputs(gen, 4), train=True,
+          grads=["layer1.0.se.conv.weight", "layer2.0.se.conv.weight", "fc.weight"],
+          running=["layer2.0.bn3.running_mean"])
+
+
 def csp():
     from timm.models.cspnet import CspModelCfg, CspNet, CspStagesCfg, CspStemCfg
 
@@ -784,6 +802,6 @@ if __name__ == "__main__":
             torchvision_full(sys.argv[2], model)
         sys.exit(0)
     os.makedirs(OUT, exist_ok=True)
-    for family in [basic, bottleneck, resnext, zeropad, preact, wrn, se, weighted, wsum, dense,
+    for family in [basic, bottleneck, resnext, zeropad, preact, wrn, se, eca, weighted, wsum, dense,
                    iresnet, csp, droppath, ops, torchvision_keys, resnet18_generated]:
         family()

@@ -10,8 +10,8 @@ Run by hand (not in CI); needs torch, torchvision and timm on CPU:
 Output: one JSON object {model_name: {"params": int, "macs": int | null}}.
   * params = sum of numel() over model.parameters() (trainable tensors only:
     conv/linear weights and biases, BN gamma/beta; BN running stats excluded).
-  * macs   = multiply-accumulates of Conv2d and Linear layers only, counted with
-    forward hooks for one sample (batch 1): conv = out_elems * (in_ch/groups) * kh * kw,
+  * macs   = multiply-accumulates of Conv1d (ECA), Conv2d and Linear layers only, counted
+    with forward hooks for one sample (batch 1): conv = out_elems * (in_ch/groups) * kernel taps,
     linear = in_features * out_features. BN, ReLU, pooling, adds, SE gating are not counted.
   * Input 224x224 and 1000 classes for ImageNet models; 32x32 and 10 classes for CIFAR models.
 
@@ -43,7 +43,9 @@ def count_macs(model, size):
     macs = [0]
 
     def conv_hook(m, inp, out):
-        k = m.kernel_size[0] * m.kernel_size[1]
+        k = 1
+        for side in m.kernel_size:
+            k *= side
         macs[0] += out.numel() * (m.in_channels // m.groups) * k
 
     def lin_hook(m, inp, out):
@@ -51,7 +53,7 @@ def count_macs(model, size):
 
     hooks = []
     for m in model.modules():
-        if isinstance(m, nn.Conv2d):
+        if isinstance(m, (nn.Conv1d, nn.Conv2d)):
             hooks.append(m.register_forward_hook(conv_hook))
         elif isinstance(m, nn.Linear):
             hooks.append(m.register_forward_hook(lin_hook))
@@ -393,6 +395,7 @@ def main():
         'wide_resnet50_2': lambda: tvm.wide_resnet50_2(),
         'densenet121': lambda: tvm.densenet121(),
         'seresnet50': lambda: timm.create_model('seresnet50', pretrained=False),
+        'ecaresnet50d': lambda: timm.create_model('ecaresnet50d', pretrained=False),
         'cspresnet50': lambda: timm.create_model('cspresnet50', pretrained=False),
         'iresnet50': lambda: IResNet([3, 4, 6, 3]),
         'dsnet50_unofficial_imagenet_stem': lambda: DSNet([3, 4, 6, 3], 1000, 'imagenet', DSBlockTP),
