@@ -109,7 +109,7 @@ impl Conv2d {
                     patches.resize(depth * (c1 - c0), 0.0);
                     crate::simd(
                         #[inline(always)]
-                        || self.gather(image, [h, w], [oh, ow], c0..c1, patches),
+                        || self.gather(image, [h, w], [oh, ow], c0..c1, patches, c1 - c0),
                     );
                     (patches.as_ptr(), c1 - c0)
                 };
@@ -151,23 +151,36 @@ impl Conv2d {
     }
 
     /// im2col of output columns `range` (row-major positions of the output map):
-    /// `patches[(c·kh + i)·kw + j][p]` is input `(c, oy·s − pad + i·d, ox·s − pad + j·d)`.
+    /// `patches[(c·kh + i)·kw + j][p]` is input `(c, oy·s − pad + i·d, ox·s − pad + j·d)`,
+    /// each patch row `ld` values after the previous one.
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn gather(
         &self,
         image: &[f32],
         [h, w]: [usize; 2],
-        [_, ow]: [usize; 2],
+        [oh, ow]: [usize; 2],
         range: std::ops::Range<usize>,
         patches: &mut [f32],
+        ld: usize,
     ) {
         let len = range.len();
         let [kh, kw] = self.kernel;
+        // A stride-1 convolution that keeps the map's size reads, for each kernel tap,
+        // the input shifted by a fixed offset: one copy per row of patches.
+        let same = self.stride == [1, 1] && [oh, ow] == [h, w];
         for c in 0..self.in_channels {
             let channel = &image[c * h * w..][..h * w];
             for i in 0..kh {
                 for j in 0..kw {
-                    let row = &mut patches[((c * kh + i) * kw + j) * len..][..len];
+                    let row = &mut patches[((c * kh + i) * kw + j) * ld..][..len];
+                    if same {
+                        let shift = |tap: usize, d: usize| {
+                            (tap * self.dilation[d]) as isize - self.padding[d] as isize
+                        };
+                        gather_shifted(channel, [h, w], [shift(i, 0), shift(j, 1)], &range, row);
+                        continue;
+                    }
                     let mut p = range.start;
                     while p < range.end {
                         // One output row at a time: oy fixed, ox from p's column on.
@@ -200,6 +213,55 @@ impl Conv2d {
                         p += run;
                     }
                 }
+            }
+        }
+    }
+}
+
+/// `dst[p − start] = channel[oy + dy][ox + dx]` for the output positions `p = oy·w + ox`
+/// of `range` (a map of `h × w`), zero where that reaches outside the map.
+#[inline(always)]
+fn gather_shifted(
+    channel: &[f32],
+    [h, w]: [usize; 2],
+    [dy, dx]: [isize; 2],
+    range: &std::ops::Range<usize>,
+    dst: &mut [f32],
+) {
+    let (start, end) = (range.start, range.end);
+    // Output rows whose input row is inside the map: positions lo..hi.
+    let rows = |oy: isize| (oy.clamp(0, h as isize) as usize * w).clamp(start, end);
+    let (lo, hi) = (rows(-dy), rows(h as isize - dy));
+    let hi = hi.max(lo);
+    dst[..lo - start].fill(0.0);
+    dst[hi - start..].fill(0.0);
+    if hi == lo {
+        return;
+    }
+    // Input position of output position p: p + offset (within a row; the copy's ends are
+    // clipped to the map, and the columns that wrap into a neighbouring row are zeroed
+    // below).
+    let offset = dy * w as isize + dx;
+    let from = (lo as isize + offset).max(0) as usize;
+    let to = ((hi as isize + offset) as usize).min(h * w);
+    if to > from {
+        let at = (from as isize - offset) as usize - start;
+        dst[at..][..to - from].copy_from_slice(&channel[from..to]);
+    }
+    // Columns ox with ox + dx outside 0..w, in every output row of lo..hi.
+    let bad = if dx < 0 {
+        0..((-dx) as usize).min(w)
+    } else {
+        w - (dx as usize).min(w)..w
+    };
+    if bad.is_empty() {
+        return;
+    }
+    for oy in lo / w..=(hi - 1) / w {
+        for ox in bad.clone() {
+            let p = oy * w + ox;
+            if (lo..hi).contains(&p) {
+                dst[p - start] = 0.0;
             }
         }
     }

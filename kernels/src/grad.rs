@@ -99,9 +99,23 @@ impl Conv2d {
             k_n * depth,
             "a weight gradient of [out, in, kh, kw]"
         );
+        // Work items of one image's block of columns, or, where a whole image has fewer
+        // columns than a block, of several images' columns side by side: the products'
+        // inner dimension (the columns) should be long, as their other two are small.
         let block = self.block_columns(depth, cols);
-        let items: Vec<(usize, usize)> = (0..n)
-            .flat_map(|img| (0..cols).step_by(block).map(move |c0| (img, c0)))
+        // About 512 KiB of patches when images are put side by side.
+        let target = (1 << 17) / depth.max(1);
+        let images = if self.is_pointwise() || block < cols {
+            1
+        } else {
+            (target / cols.max(1)).clamp(1, n.max(1))
+        };
+        let items: Vec<(usize, usize, usize)> = (0..n)
+            .step_by(images)
+            .flat_map(|img| {
+                let imgs = images.min(n - img);
+                (0..cols).step_by(block).map(move |c0| (img, imgs, c0))
+            })
             .collect();
         let threads = rayon::current_num_threads().max(1);
         let chunk = items.len().div_ceil(threads).max(1);
@@ -110,37 +124,53 @@ impl Conv2d {
             .par_chunks(chunk)
             .map(|chunk| {
                 let mut acc = vec![0.0f32; k_n * depth];
-                let mut patches = Vec::new();
-                for &(img, c0) in chunk {
+                let (mut patches, mut grads) = (Vec::new(), Vec::new());
+                for &(img, imgs, c0) in chunk {
                     let c1 = (c0 + block).min(cols);
                     let len = c1 - c0;
-                    let image = &x[img * c_n * h * w..][..c_n * h * w];
+                    let wide = imgs * len;
+                    let image = |i: usize| &x[(img + i) * c_n * h * w..][..c_n * h * w];
                     let (rhs, rhs_cs) = if self.is_pointwise() {
-                        (image[c0..].as_ptr(), cols)
+                        (image(0)[c0..].as_ptr(), cols)
                     } else {
-                        patches.resize(depth * len, 0.0);
-                        crate::simd(
-                            #[inline(always)]
-                            || self.gather(image, [h, w], [oh, ow], c0..c1, &mut patches),
-                        );
-                        (patches.as_ptr(), len)
+                        patches.resize(depth * wide, 0.0);
+                        for i in 0..imgs {
+                            let part = &mut patches[i * len..];
+                            crate::simd(
+                                #[inline(always)]
+                                || self.gather(image(i), [h, w], [oh, ow], c0..c1, part, wide),
+                            );
+                        }
+                        (patches.as_ptr(), wide)
                     };
-                    let lhs = dy[img * k_n * cols + c0..].as_ptr();
-                    // SAFETY: lhs is dy's [out × len] block (row stride cols), rhs the
-                    // [depth × len] patches read transposed (column stride `rhs_cs`), acc
-                    // [out × depth].
+                    let (lhs, lhs_rs) = if imgs == 1 {
+                        (dy[img * k_n * cols + c0..].as_ptr(), cols)
+                    } else {
+                        // The images' output gradients side by side: [out × imgs·cols].
+                        grads.resize(k_n * wide, 0.0);
+                        for i in 0..imgs {
+                            let src = &dy[(img + i) * k_n * cols..][..k_n * cols];
+                            for (k, row) in src.chunks_exact(cols).enumerate() {
+                                grads[k * wide + i * cols..][..cols].copy_from_slice(row);
+                            }
+                        }
+                        (grads.as_ptr(), wide)
+                    };
+                    // SAFETY: lhs is the [out × wide] output gradient (row stride lhs_rs),
+                    // rhs the [depth × wide] patches read transposed (column stride
+                    // `rhs_cs`), acc [out × depth].
                     unsafe {
                         gemm::gemm(
                             k_n,
                             depth,
-                            len,
+                            wide,
                             acc.as_mut_ptr(),
+                            k_n as isize,
                             1,
-                            depth as isize,
                             true,
                             lhs,
                             1,
-                            cols as isize,
+                            lhs_rs as isize,
                             rhs,
                             rhs_cs as isize,
                             1,
@@ -156,10 +186,14 @@ impl Conv2d {
                 acc
             })
             .collect();
+        // The accumulators are [depth × out] (the product's output column-major, which
+        // keeps the gemm from packing the patches transposed).
         dw.fill(0.0);
         for acc in &partial {
-            for (d, a) in dw.iter_mut().zip(acc) {
-                *d += a;
+            for (k, row) in dw.chunks_exact_mut(depth).enumerate() {
+                for (d, v) in row.iter_mut().enumerate() {
+                    *v += acc[d * k_n + k];
+                }
             }
         }
     }

@@ -91,6 +91,7 @@ fn residual_network_convolution_gradients_match_the_reference() {
         ([2, 16, 16, 16], 32, geometry(3, 2, 1, 1)), // strided 3×3
         ([2, 8, 12, 12], 8, geometry(3, 1, 1, 1)),  // 3×3/1 (Winograd's in training)
         ([1, 8, 9, 9], 8, geometry(3, 1, 2, 2)),    // dilated
+        ([7, 6, 8, 8], 8, geometry(5, 1, 2, 1)),    // 5×5 'same', images side by side
         ([1, 4, 70, 70], 4, geometry(3, 1, 1, 1)),  // several blocks of columns
         ([1, 600, 3, 3], 5, geometry(1, 1, 0, 1)),  // deep, short
     ] {
