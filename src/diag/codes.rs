@@ -55,6 +55,7 @@ codes! {
     E0216 = "E0216", "tensor computed but never used";
     E0217 = "E0217", "`let [ … ]` does not fit the value";
     E0218 = "E0218", "several tensors where one is expected";
+    E0219 = "E0219", "name bound again";
     E0301 = "E0301", "residual branches have different shapes";
     E0302 = "E0302", "operands have different shapes";
     E0303 = "E0303", "feature map too small";

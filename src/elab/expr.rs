@@ -313,6 +313,32 @@ impl<'a> Elab<'a> {
         self.report(d);
     }
 
+    /// E0202 for an option word written as a statement (`softmax` where a layer
+    /// belongs): the word is known, but not as a layer.
+    pub(super) fn symbol_as_layer(&mut self, call: &Call) {
+        let name = call.name.name.as_str();
+        let blocks: Vec<String> = self
+            .scopes
+            .get(&self.file)
+            .map(|s| s.keys().cloned().collect())
+            .unwrap_or_default();
+        let layers = LAYERS
+            .iter()
+            .map(|s| s.name)
+            .chain(blocks.iter().map(String::as_str));
+        let mut d = Diagnostic::error(
+            Code::E0202,
+            format!("no layer, block or function named `{name}`"),
+        )
+        .at(call.name.span, "unknown layer or block");
+        if let Some(s) = builtin_for(name).or_else(|| suggest(name, layers)) {
+            d = d.hint(format!("did you mean `{s}`?"));
+        }
+        self.report(d.note(format!(
+            "`{name}` is a word that options take (as in `sum(xs, norm: softmax)` or `conv(…, init: kaiming)`), not a layer"
+        )));
+    }
+
     /// True when `call` names nothing defined but stands for a built-in layer that keeps
     /// the shape (`batchnorm` for `bn`): the statement then passes its input on after
     /// the error, so that the layers after it are still checked.

@@ -572,6 +572,22 @@ impl Elab<'_> {
         if let Some(bad) = self.mismatched_operand(b) {
             return bad;
         }
+        if b.sig.name == "sum"
+            && b.sym("weights") == Some("none")
+            && b.has("norm")
+            && b.sym("norm") != Some("none")
+        {
+            let norm = b.sym("norm").unwrap_or_default();
+            self.report(
+                Diagnostic::error(
+                    Code::E0203,
+                    format!("`norm: {norm}` has no weights to normalise: `weights: none` is a plain sum"),
+                )
+                .at(b.span("norm"), "normalises nothing")
+                .also(b.span("weights"), "no weights")
+                .hint("drop `norm`, or learn weights with `weights: per_input` or `weights: per_channel`"),
+            );
+        }
         let op = match b.sig.name {
             "add" => Op::Add,
             "mul" => Op::Mul,

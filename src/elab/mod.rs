@@ -57,8 +57,8 @@ pub struct Elaborated {
     pub recipe: Recipe,
     /// Its `names framework { … }` declarations.
     pub name_maps: Vec<FrameworkNames>,
-    /// Warnings (E0216: a tensor never used), in source order of elaboration: they do
-    /// not stop the compilation.
+    /// Warnings (E0219: a name bound again, then E0216: a tensor never used), each kind
+    /// in source order of elaboration: they do not stop the compilation.
     pub warnings: Vec<Diagnostic>,
     /// The shapes of destructured names and of statements whose value is a list of
     /// tensors, for tools.
@@ -154,6 +154,8 @@ struct Elab<'a> {
     resolutions: Resolutions,
     /// The `let`s that name tensors, for the unused-tensor warnings.
     unused: unused::UnusedLets,
+    /// The `let`s already reported as binding a name again (E0219).
+    rebound: HashSet<Span>,
     /// For each `repeat` body being elaborated in the current block (or network), the
     /// index of the environment frame of its repetition.
     repeat_frames: Vec<usize>,
@@ -189,6 +191,7 @@ impl<'a> Elab<'a> {
             repetitions: 0,
             resolutions: Resolutions::default(),
             unused: unused::UnusedLets::default(),
+            rebound: HashSet::new(),
             repeat_frames: Vec::new(),
             list_origins: multi::ListOrigins::default(),
             list_shapes: ListShapes::default(),
@@ -202,7 +205,11 @@ impl<'a> Elab<'a> {
         let failed = self.diags.iter().any(Diagnostic::is_error);
         let result = match network {
             Some(network) if !failed => Ok(Elaborated {
-                warnings: self.unused.warnings(&self.graph),
+                warnings: self
+                    .diags
+                    .into_iter()
+                    .chain(self.unused.warnings(&self.graph))
+                    .collect(),
                 graph: self.graph,
                 shapes: self.shapes,
                 network,

@@ -85,6 +85,7 @@ impl<'a> Elab<'a> {
                 let v = self.eval(value, env, &cur);
                 self.record_list_statement(stmt.span, &v);
                 let is_tensor = matches!(v, Value::Tensor(_));
+                self.rebinding(name, env);
                 self.record_let(name, stmt.span, &v, env, false);
                 env.bind(
                     &name.name,
@@ -184,6 +185,14 @@ impl<'a> Elab<'a> {
                     Value::List(_) if super::multi::tensor_list(&v).is_some() => {
                         self.record_list_statement(stmt.span, &v);
                         Some(v)
+                    }
+                    // A bare option word where a layer belongs (`softmax`, `kaiming`):
+                    // an unknown layer, not a number-for-tensor confusion.
+                    Value::Sym(_) if matches!(&expr.kind, ExprKind::Call(c) if c.args.is_none()) => {
+                        if let ExprKind::Call(call) = &expr.kind {
+                            self.symbol_as_layer(call);
+                        }
+                        cur
                     }
                     other => {
                         self.report(
@@ -327,6 +336,29 @@ impl<'a> Elab<'a> {
             init: bound.float("init")?,
             residual_depth: self.residual_depth + 1,
         })
+    }
+
+    /// E0219: `let name` where a `let` of the same body already binds `name` (once per
+    /// source `let`, however often its block or repetition is elaborated).
+    fn rebinding(&mut self, name: &Ident, env: &Env) {
+        if name.name.starts_with('_') {
+            return;
+        }
+        let Some(earlier) = env.same_frame_let(&name.name) else {
+            return;
+        };
+        if !self.rebound.insert(name.span) {
+            return;
+        }
+        self.report(
+            Diagnostic::warning(Code::E0219, format!("`{}` is bound again", name.name))
+                .at(name.span, "bound again here")
+                .also(earlier, "first bound here")
+                .hint(format!(
+                    "give the new value its own name; from here on `{}` means the new value",
+                    name.name
+                )),
+        );
     }
 
     /// Records a `let` for the unused-tensor warnings (E0216), before `name` is bound.

@@ -1,6 +1,6 @@
 //! Values of the elaboration-time language and lexical environments.
 
-use super::resolve::Definition;
+use super::resolve::{Definition, DefinitionKind};
 use crate::diag::Code;
 use crate::ir::NodeId;
 use crate::source::Span;
@@ -212,6 +212,19 @@ impl Env {
             .rev()
             .flat_map(|frame| frame.iter().rev())
             .find(|b| b.name == name)
+    }
+
+    /// Where a `let` of the innermost frame binds `name`, if one does.
+    pub fn same_frame_let(&self, name: &str) -> Option<Span> {
+        self.frames
+            .last()?
+            .iter()
+            .rev()
+            .find(|b| b.name == name)?
+            .definition
+            .as_ref()
+            .filter(|d| d.kind == DefinitionKind::Let)
+            .map(|d| d.name)
     }
 
     /// Every visible name (for "did you mean" suggestions).
