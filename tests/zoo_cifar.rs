@@ -8,7 +8,7 @@
 //! `tests/reference/param_counts.py` and saved in `tests/reference/param_counts.json`;
 //! they are repeated here so that a change in either place fails. Models without
 //! reference code (weighted residuals, stochastic depth, the YOLO-style fusion, DSNet,
-//! the CIFAR iResNet) are pinned to counts derived by hand in their headers and here.
+//! the CIFAR iResNet, All-CNN-C) are pinned to counts derived by hand in their headers and here.
 
 mod common;
 
@@ -103,6 +103,15 @@ const ZOO: &[(&str, &[&str], &str, u64, u64)] = &[
         "szagoruyko WRN-16-4",
         2_748_890,
         392_612_352,
+    ),
+    // No reference code: derived by hand in the model's header (and equal to a
+    // PyTorch nn.Sequential of the paper's Table 2, model C).
+    (
+        "all-cnn-c",
+        &[],
+        "Springenberg et al. 2015 All-CNN-C",
+        1_369_738,
+        270_798_336,
     ),
 ];
 
