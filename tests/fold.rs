@@ -161,8 +161,10 @@ fn folding_keeps_the_outputs_of_every_zoo_network() {
             error <= 1e-4,
             "{stem}: folded output differs by {error:e} (relative); {report:?}"
         );
+        // All-CNN-C has no BatchNorm: only its ReLUs and dropouts fold away.
+        let has_batch_norm = stem != "all-cnn-c";
         assert!(
-            report.steps_after < report.steps_before && report.batch_norms > 0,
+            report.steps_after < report.steps_before && (report.batch_norms > 0 || !has_batch_norm),
             "{stem}: nothing folded: {report:?}"
         );
         checked += 1;
