@@ -92,7 +92,7 @@ fn others(c: &mut Criterion) {
         b.iter(|| black_box(ops::concat(vec![x.clone(), y.clone()])))
     });
     group.bench_function("maxpool3x3s2", |b| {
-        b.iter(|| black_box(ops::max_pool(x.clone(), [3, 3], [2, 2], [1, 1])))
+        b.iter(|| black_box(ops::max_pool(x.clone(), [3, 3], [2, 2], [1, 1], false)))
     });
     {
         type A = Autodiff<Flex>;
@@ -100,7 +100,7 @@ fn others(c: &mut Criterion) {
         group.bench_function("maxpool3x3s2-fwd-bwd", |b| {
             b.iter(|| {
                 black_box(
-                    ops::max_pool(xa.clone(), [3, 3], [2, 2], [1, 1])
+                    ops::max_pool(xa.clone(), [3, 3], [2, 2], [1, 1], false)
                         .sum()
                         .backward(),
                 )

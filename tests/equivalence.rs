@@ -287,6 +287,12 @@ macro_rules! on_backend {
             check_eval::<Eval>("ops", &NameMap::new());
         }
 
+        #[test]
+        fn pooling_ceil_mode() {
+            check_eval::<Eval>("ceil_pools", &NameMap::new());
+            check_train::<Eval>("ceil_pools", &NameMap::new());
+        }
+
         /// Weights out and back in: a net saved as safetensors (under torchvision's names) and
         /// as a Burn record loads into a fresh net of the same network, which then computes the
         /// same outputs.

@@ -72,6 +72,8 @@ const ZOO: &[(&str, &str, u64, u64)] = &[
         25_576_350,
         4_328_912_640,
     ),
+    // The same network without ECA; its avg-down pools use `ceil_mode` as timm's do.
+    ("resnet50d", "timm resnet50d", 25_576_264, 4_328_824_832),
     ("cspresnet50", "timm cspresnet50", 21_616_168, 3_458_752_512),
     (
         "iresnet50",
@@ -145,6 +147,7 @@ fn the_class_count_only_changes_the_classifier() {
         ("densenet121", 6_964_106),
         ("seresnet50", 26_059_514),
         ("ecaresnet50d", 23_547_840),
+        ("resnet50d", 23_547_754),
         ("cspresnet50", 20_601_418),
         ("iresnet50", 23_528_522),
     ] {

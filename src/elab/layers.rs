@@ -75,12 +75,14 @@ pub(super) static LAYERS: &[Sig] = &[
         p("k", PTy::IntPair, Dflt::Required, "window size"),
         p("stride", PTy::IntPair, Dflt::Derived, "stride; default the window size"),
         p("padding", PTy::IntPair, Dflt::Int(0), "padding (at most half the window)"),
+        p("ceil_mode", PTy::Bool, Dflt::Bool(false), "round the output size up, as PyTorch's `ceil_mode` (a window must still start inside the input or its left padding)"),
     ], "Max pooling."),
     sig("avgpool", &[
         p("k", PTy::IntPair, Dflt::Derived, "window size; omitted: global average pooling to [C, 1, 1]"),
         p("stride", PTy::IntPair, Dflt::Derived, "stride; default the window size"),
         p("padding", PTy::IntPair, Dflt::Int(0), "padding"),
         p("count_include_pad", PTy::Bool, Dflt::Bool(true), "count padded zeros in the average"),
+        p("ceil_mode", PTy::Bool, Dflt::Bool(false), "round the output size up, as PyTorch's `ceil_mode` (a window must still start inside the input or its left padding)"),
     ], "Average pooling; without `k`, global average pooling."),
     sig("global_avgpool", &[], "Global average pooling to `[C, 1, 1]`."),
     sig("linear", &[
@@ -391,6 +393,7 @@ impl Elab<'_> {
                     kernel,
                     stride,
                     padding,
+                    ceil_mode: b.bool("ceil_mode")?,
                 }
             }
             "avgpool" if !b.has("k") => Op::GlobalAvgPool,
@@ -401,6 +404,7 @@ impl Elab<'_> {
                     stride,
                     padding,
                     count_include_pad: b.bool("count_include_pad")?,
+                    ceil_mode: b.bool("ceil_mode")?,
                 }
             }
             "linear" => Op::Linear {

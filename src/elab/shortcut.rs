@@ -262,6 +262,7 @@ impl<'a> Elab<'a> {
                         kernel: [3, 3],
                         stride: [stride, stride],
                         padding: [1, 1],
+                        ceil_mode: false,
                     };
                     v = self.add_node(pool, &[v], span, None);
                 }

@@ -74,18 +74,26 @@ pub fn describe(op: &Op) -> String {
             kernel,
             stride,
             padding,
+            ceil_mode,
         } => format!(
-            "maxpool {} stride {} pad {}",
-            kernel[0], stride[0], padding[0]
+            "maxpool {} stride {} pad {}{}",
+            kernel[0],
+            stride[0],
+            padding[0],
+            if *ceil_mode { " ceil" } else { "" }
         ),
         Op::AvgPool {
             kernel,
             stride,
             padding,
+            ceil_mode,
             ..
         } => format!(
-            "avgpool {} stride {} pad {}",
-            kernel[0], stride[0], padding[0]
+            "avgpool {} stride {} pad {}{}",
+            kernel[0],
+            stride[0],
+            padding[0],
+            if *ceil_mode { " ceil" } else { "" }
         ),
         Op::Linear { out_features, .. } => format!("linear → {out_features}"),
         Op::Dropout { p } => format!("dropout {p}"),

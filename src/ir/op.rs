@@ -76,16 +76,20 @@ pub enum Op {
         init: f64,
     },
     Sigmoid,
+    /// Max pooling; `ceil_mode` rounds the output size up as PyTorch's does.
     MaxPool {
         kernel: [u64; 2],
         stride: [u64; 2],
         padding: [u64; 2],
+        ceil_mode: bool,
     },
+    /// Average pooling; `ceil_mode` rounds the output size up as PyTorch's does.
     AvgPool {
         kernel: [u64; 2],
         stride: [u64; 2],
         padding: [u64; 2],
         count_include_pad: bool,
+        ceil_mode: bool,
     },
     /// Global average pooling to `[C, 1, 1]`.
     GlobalAvgPool,

@@ -104,6 +104,36 @@ fn window(
     Ok((padded - span) / stride + 1)
 }
 
+/// Output size of a pooling window along one axis, as PyTorch computes it: with
+/// `ceil_mode` the division rounds up, but a last window that would start past the
+/// input and its left padding (in the right padding only) is dropped.
+fn pool_window(
+    axis: &str,
+    size: u64,
+    kernel: u64,
+    stride: u64,
+    padding: u64,
+    ceil_mode: bool,
+) -> Result<u64, ShapeError> {
+    let floor = window(axis, size, kernel, stride, padding, 1)?;
+    if !ceil_mode {
+        return Ok(floor);
+    }
+    // `window` checked that `size + 2·padding ≥ kernel` fits.
+    let rest = size + 2 * padding - kernel;
+    if rest % stride == 0 {
+        return Ok(floor);
+    }
+    // One more window, starting at `floor · stride` in the padded input: kept only when
+    // it starts before the input's end, i.e. `floor · stride < size + padding`.
+    let start = floor.saturating_mul(stride);
+    Ok(if start < size + padding {
+        floor + 1
+    } else {
+        floor
+    })
+}
+
 fn check_window_params(
     kernel: [u64; 2],
     stride: [u64; 2],
@@ -216,16 +246,18 @@ fn output_shape(op: &Op, inputs: &[Shape]) -> Result<Shape, ShapeError> {
             kernel,
             stride,
             padding,
+            ceil_mode,
         }
         | Op::AvgPool {
             kernel,
             stride,
             padding,
+            ceil_mode,
             ..
         } => {
             check_window_params(*kernel, *stride, *padding)?;
-            let h = window("height", x.h, kernel[0], stride[0], padding[0], 1)?;
-            let w = window("width", x.w, kernel[1], stride[1], padding[1], 1)?;
+            let h = pool_window("height", x.h, kernel[0], stride[0], padding[0], *ceil_mode)?;
+            let w = pool_window("width", x.w, kernel[1], stride[1], padding[1], *ceil_mode)?;
             Ok(Shape::new(x.c, h, w))
         }
         Op::GlobalAvgPool => Ok(Shape::new(x.c, 1, 1)),
@@ -321,6 +353,36 @@ mod tests {
         infer_shape(op, inputs).err().map(|e| e.code)
     }
 
+    /// `ceil_mode` rounds up as PyTorch does, dropping a window that would start in the
+    /// right padding.
+    #[test]
+    fn pool_ceil_mode_sizes() {
+        let size = |k, s, p, n, ceil_mode| pool_window("height", n, k, s, p, ceil_mode).unwrap();
+        // (7 − 3)/2 + 1 = 3 either way; (8 − 3)/2 + 1 = 3.5 → 3 or 4.
+        assert_eq!(size(3, 2, 0, 7, true), 3);
+        assert_eq!(size(3, 2, 0, 8, false), 3);
+        assert_eq!(size(3, 2, 0, 8, true), 4);
+        // The avg-down pool: 2×2 stride 2 on 7 gives 4 (the last window holds one row).
+        assert_eq!(size(2, 2, 0, 7, true), 4);
+        assert_eq!(size(2, 2, 0, 7, false), 3);
+        // 5 + 2 padded, k 2, stride 3: the ceil window would start at 6 ≥ 5 + 1, dropped.
+        assert_eq!(size(2, 3, 1, 5, true), 2);
+        assert_eq!(size(2, 3, 1, 5, false), 2);
+        // 6 + 2 padded, k 2, stride 3: the third window starts at 6 < 6 + 1, kept.
+        assert_eq!(size(2, 3, 1, 6, true), 3);
+        let pool = |ceil_mode| Op::AvgPool {
+            kernel: [3, 3],
+            stride: [2, 2],
+            padding: [1, 1],
+            count_include_pad: false,
+            ceil_mode,
+        };
+        // (10 + 2 − 3)/2 + 1 = 5.5.
+        let x = Shape::new(4, 10, 9);
+        assert_eq!(infer_shape(&pool(false), &[x]), Ok(Shape::new(4, 5, 5)));
+        assert_eq!(infer_shape(&pool(true), &[x]), Ok(Shape::new(4, 6, 5)));
+    }
+
     /// Sizes past 64 bits are E0206 (issue 15: they saturated or wrapped).
     #[test]
     fn shapes_that_overflow_are_errors() {
@@ -346,6 +408,7 @@ mod tests {
             kernel: [3, 3],
             stride: [1, 1],
             padding: [u64::MAX, 1],
+            ceil_mode: false,
         };
         assert_eq!(code(&pool, &[map]), Some(Code::E0210));
         // 2⁶³ elements still fit.

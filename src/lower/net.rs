@@ -209,11 +209,12 @@ impl<B: Backend> Net<B> {
                     kernel,
                     stride,
                     padding,
+                    ceil_mode,
                 },
                 _,
             ) => match self.host.get(index).and_then(Option::as_ref) {
                 Some(HostStep::MaxPool(pool)) => super::host::max_pool(pool, one(), step.shape),
-                _ => ops::max_pool(one(), kernel, stride, padding),
+                _ => ops::max_pool(one(), kernel, stride, padding, ceil_mode),
             },
             (
                 &Kernel::AvgPool {
@@ -221,9 +222,10 @@ impl<B: Backend> Net<B> {
                     stride,
                     padding,
                     count_include_pad,
+                    ceil_mode,
                 },
                 _,
-            ) => ops::avg_pool(one(), kernel, stride, padding, count_include_pad),
+            ) => ops::avg_pool(one(), kernel, stride, padding, count_include_pad, ceil_mode),
             (Kernel::GlobalAvgPool, _) => ops::global_avg_pool(one()),
             (Kernel::ChannelConv, Some(Layer::ChannelConv(f))) => {
                 ops::channel_conv(one(), &f.weight)

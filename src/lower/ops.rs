@@ -15,7 +15,7 @@ use burn::module::Param;
 use burn::tensor::activation;
 use burn::tensor::backend::Backend;
 use burn::tensor::module::{avg_pool2d, conv1d, conv2d, max_pool2d};
-use burn::tensor::ops::ConvOptions;
+use burn::tensor::ops::{ConvOptions, PadMode};
 use burn::tensor::{Distribution, Slice, Tensor, TensorData};
 
 /// Expands a per-channel vector `[C]` (or a scalar `[1]`) to `[N, C, 1]`.
@@ -227,24 +227,70 @@ pub fn prelu<B: Backend>(x: Tensor<B, 4>, slope: &Param<Tensor<B, 1>>) -> Tensor
 }
 
 /// Burn's pooling kernel. (The maximum of the k·k strided views measured 5× slower on
-/// flex, forward and backward: strided slices copy slowly.)
+/// flex, forward and backward: strided slices copy slowly.) `ceil_mode` as PyTorch's.
 pub fn max_pool<B: Backend>(
     x: Tensor<B, 4>,
     kernel: [usize; 2],
     stride: [usize; 2],
     padding: [usize; 2],
+    ceil_mode: bool,
 ) -> Tensor<B, 4> {
-    max_pool2d(x, kernel, stride, padding, [1, 1], false)
+    let [h, w] = [x.dims()[2], x.dims()[3]];
+    let y = max_pool2d(x, kernel, stride, padding, [1, 1], ceil_mode);
+    drop_padding_windows(y, [h, w], stride, padding)
 }
 
+/// Average pooling; `count_include_pad` and `ceil_mode` as PyTorch's.
 pub fn avg_pool<B: Backend>(
     x: Tensor<B, 4>,
     kernel: [usize; 2],
     stride: [usize; 2],
     padding: [usize; 2],
     count_include_pad: bool,
+    ceil_mode: bool,
 ) -> Tensor<B, 4> {
-    avg_pool2d(x, kernel, stride, padding, count_include_pad, false)
+    let [h, w] = [x.dims()[2], x.dims()[3]];
+    let y = if ceil_mode && count_include_pad {
+        // Burn's forward counts, as PyTorch does, the positions of a window inside the
+        // padded input (not its overhang past the right padding), but its backward divides
+        // by k·k. Explicit zero padding and `count_include_pad: false` count the same
+        // positions both ways.
+        let x = if padding == [0, 0] {
+            x
+        } else {
+            let [ph, pw] = padding;
+            x.pad([(ph, ph), (pw, pw)], PadMode::Constant(0.0))
+        };
+        avg_pool2d(x, kernel, stride, [0, 0], false, true)
+    } else {
+        avg_pool2d(x, kernel, stride, padding, count_include_pad, ceil_mode)
+    };
+    drop_padding_windows(y, [h, w], stride, padding)
+}
+
+/// Drops a last row or column of windows that starts in the right padding. Burn's
+/// `ceil_mode` rounds the output size up without PyTorch's rule that every window starts
+/// inside the input or its left padding (`(out − 1)·stride < in + padding`); the windows
+/// before it are the same.
+fn drop_padding_windows<B: Backend>(
+    y: Tensor<B, 4>,
+    input: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> Tensor<B, 4> {
+    let [n, c, oh, ow] = y.dims();
+    let keep = |out: usize, d: usize| {
+        if out > 1 && (out - 1) * stride[d] >= input[d] + padding[d] {
+            out - 1
+        } else {
+            out
+        }
+    };
+    let (kh, kw) = (keep(oh, 0), keep(ow, 1));
+    if (kh, kw) == (oh, ow) {
+        return y;
+    }
+    y.slice([0..n, 0..c, 0..kh, 0..kw])
 }
 
 pub fn global_avg_pool<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {

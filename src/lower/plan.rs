@@ -45,12 +45,14 @@ pub enum Kernel {
         kernel: [usize; 2],
         stride: [usize; 2],
         padding: [usize; 2],
+        ceil_mode: bool,
     },
     AvgPool {
         kernel: [usize; 2],
         stride: [usize; 2],
         padding: [usize; 2],
         count_include_pad: bool,
+        ceil_mode: bool,
     },
     GlobalAvgPool,
     /// ECA's 1-D convolution across the channels (its filter in the step's layer).
@@ -277,11 +279,13 @@ fn lower_op(op: &Op, inputs: &[[usize; 3]], out: [usize; 3]) -> (Kernel, Option<
             kernel,
             stride,
             padding,
+            ceil_mode,
         } => (
             Kernel::MaxPool {
                 kernel: pair(kernel),
                 stride: pair(stride),
                 padding: pair(padding),
+                ceil_mode,
             },
             None,
         ),
@@ -290,12 +294,14 @@ fn lower_op(op: &Op, inputs: &[[usize; 3]], out: [usize; 3]) -> (Kernel, Option<
             stride,
             padding,
             count_include_pad,
+            ceil_mode,
         } => (
             Kernel::AvgPool {
                 kernel: pair(kernel),
                 stride: pair(stride),
                 padding: pair(padding),
                 count_include_pad,
+                ceil_mode,
             },
             None,
         ),
@@ -430,6 +436,27 @@ impl std::fmt::Display for Plan {
                         k
                     }
                 }
+                // `ceil_mode` only where set, so that floor-mode plans read as before.
+                Kernel::MaxPool {
+                    kernel,
+                    stride,
+                    padding,
+                    ceil_mode,
+                } => format!(
+                    "MaxPool {{ kernel: {kernel:?}, stride: {stride:?}, padding: {padding:?}{} }}",
+                    if *ceil_mode { ", ceil_mode: true" } else { "" }
+                ),
+                Kernel::AvgPool {
+                    kernel,
+                    stride,
+                    padding,
+                    count_include_pad,
+                    ceil_mode,
+                } => format!(
+                    "AvgPool {{ kernel: {kernel:?}, stride: {stride:?}, padding: {padding:?}, \
+                     count_include_pad: {count_include_pad}{} }}",
+                    if *ceil_mode { ", ceil_mode: true" } else { "" }
+                ),
                 other => {
                     let text = format!("{other:?}");
                     text.split_whitespace().collect::<Vec<_>>().join(" ")

@@ -28,6 +28,7 @@ pub fn run(graph: &mut Graph) -> bool {
                     kernel,
                     stride,
                     padding,
+                    ..
                 }
                 | Op::AvgPool {
                     kernel,

@@ -39,8 +39,13 @@ pub(super) fn run<B: Backend>(net: Net<B>, report: &mut FoldReport) -> Net<B> {
             kernel,
             stride,
             padding,
+            ceil_mode,
         } = &step.kernel
         {
+            // The host kernel computes floor-mode sizes only: `ceil_mode` stays on Burn's.
+            if ceil_mode {
+                continue;
+            }
             let pool = MaxPool2d {
                 kernel,
                 stride,

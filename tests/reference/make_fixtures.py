@@ -687,6 +687,39 @@ def ops():
     write("ops", model, inputs(gen))
 
 
+class CeilPools(nn.Module):
+    """Pooling with `ceil_mode=True` on an odd-sized (15×15) map, `count_include_pad` both
+    ways: every branch gives 8×8, one by rounding up, one by rounding up then dropping
+    the window that would start in the right padding (tests/fixtures/ceil_pools.resnet)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = conv(3, 8, 3)
+        self.bn1 = bn(8)
+        self.conv2 = conv(32, 16, 1)
+        self.bn2 = bn(16)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        a = F.relu(self.bn1(self.conv1(x)))
+        p = F.max_pool2d(a, 2, 2, ceil_mode=True)
+        q = F.avg_pool2d(a, 2, 2, 1, ceil_mode=True, count_include_pad=False)
+        r = F.avg_pool2d(a, 4, 2, 1, ceil_mode=True, count_include_pad=True)
+        d = F.avg_pool2d(a, 2, 2, ceil_mode=True, count_include_pad=False)
+        x = F.relu(self.bn2(self.conv2(torch.cat([p, q, r, d], 1))))
+        x = F.max_pool2d(x, 3, 2, 1, ceil_mode=True)
+        return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
+
+
+def ceil_pools():
+    gen = seeded(23)
+    model = CeilPools()
+    randomize_norms(model, gen)
+    write("ceil_pools", model, torch.randn(2, 3, 15, 15, generator=gen), train=True,
+          grads=["conv1.weight", "conv2.weight", "fc.weight"],
+          running=["bn1.running_mean", "bn2.running_var"])
+
+
 # ------------------------------------------------------------ full torchvision models
 
 def torchvision_keys():
@@ -803,5 +836,5 @@ if __name__ == "__main__":
         sys.exit(0)
     os.makedirs(OUT, exist_ok=True)
     for family in [basic, bottleneck, resnext, zeropad, preact, wrn, se, eca, weighted, wsum, dense,
-                   iresnet, csp, droppath, ops, torchvision_keys, resnet18_generated]:
+                   iresnet, csp, droppath, ops, ceil_pools, torchvision_keys, resnet18_generated]:
         family()

@@ -396,6 +396,7 @@ def main():
         'densenet121': lambda: tvm.densenet121(),
         'seresnet50': lambda: timm.create_model('seresnet50', pretrained=False),
         'ecaresnet50d': lambda: timm.create_model('ecaresnet50d', pretrained=False),
+        'resnet50d': lambda: timm.create_model('resnet50d', pretrained=False),
         'cspresnet50': lambda: timm.create_model('cspresnet50', pretrained=False),
         'iresnet50': lambda: IResNet([3, 4, 6, 3]),
         'dsnet50_unofficial_imagenet_stem': lambda: DSNet([3, 4, 6, 3], 1000, 'imagenet', DSBlockTP),
