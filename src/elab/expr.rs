@@ -271,13 +271,17 @@ impl<'a> Elab<'a> {
         }
     }
 
-    fn unknown_name(&mut self, call: &Call, env: &Env) {
-        let name = call.name.name.as_str();
-        let blocks: Vec<String> = self
-            .scopes
+    /// The names of the blocks visible in the current file.
+    fn file_block_names(&self) -> Vec<String> {
+        self.scopes
             .get(&self.file)
             .map(|s| s.keys().cloned().collect())
-            .unwrap_or_default();
+            .unwrap_or_default()
+    }
+
+    fn unknown_name(&mut self, call: &Call, env: &Env) {
+        let name = call.name.name.as_str();
+        let blocks = self.file_block_names();
         let candidates = env
             .names()
             .chain(LAYERS.iter().map(|s| s.name))
@@ -317,11 +321,7 @@ impl<'a> Elab<'a> {
     /// belongs): the word is known, but not as a layer.
     pub(super) fn symbol_as_layer(&mut self, call: &Call) {
         let name = call.name.name.as_str();
-        let blocks: Vec<String> = self
-            .scopes
-            .get(&self.file)
-            .map(|s| s.keys().cloned().collect())
-            .unwrap_or_default();
+        let blocks = self.file_block_names();
         let layers = LAYERS
             .iter()
             .map(|s| s.name)

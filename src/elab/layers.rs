@@ -469,13 +469,6 @@ impl Elab<'_> {
             }
         };
         let Some(rd) = rd else { return Value::Poison };
-        self.names.push_numbered(alias.unwrap_or("se"));
-        let pooled = self.add_node(
-            Op::GlobalAvgPool,
-            std::slice::from_ref(&input),
-            span,
-            Some("pool"),
-        );
         let fc = |out| Op::Conv {
             out_channels: out,
             kernel: [1, 1],
@@ -486,10 +479,31 @@ impl Elab<'_> {
             bias: true,
             init: ConvInit::Default,
         };
-        let reduced = self.add_node(fc(rd), &[pooled], span, Some("fc1"));
-        let act = self.add_node(Op::Relu, &[reduced], span, Some("act"));
-        let expanded = self.add_node(fc(shape.c), &[act], span, Some("fc2"));
-        let gate = self.add_node(Op::Sigmoid, &[expanded], span, Some("gate"));
+        self.channel_gate(alias.unwrap_or("se"), input, span, |elab, pooled| {
+            let reduced = elab.add_node(fc(rd), &[pooled], span, Some("fc1"));
+            let act = elab.add_node(Op::Relu, &[reduced], span, Some("act"));
+            elab.add_node(fc(shape.c), &[act], span, Some("fc2"))
+        })
+    }
+
+    /// `input · sigmoid(logits(pool(input)))` under the name `name`: the channel gate of
+    /// squeeze-and-excitation and ECA, `logits` mapping the pooled `[C, 1, 1]` to `[C, 1, 1]`.
+    fn channel_gate(
+        &mut self,
+        name: &str,
+        input: Value,
+        span: Span,
+        logits: impl FnOnce(&mut Self, Value) -> Value,
+    ) -> Value {
+        self.names.push_numbered(name);
+        let pooled = self.add_node(
+            Op::GlobalAvgPool,
+            std::slice::from_ref(&input),
+            span,
+            Some("pool"),
+        );
+        let logits = logits(self, pooled);
+        let gate = self.add_node(Op::Sigmoid, &[logits], span, Some("gate"));
         let out = self.add_node(Op::Mul, &[input, gate], span, Some("scale"));
         self.names.pop();
         out
@@ -530,18 +544,9 @@ impl Elab<'_> {
         } else {
             adaptive_eca_kernel(shape.c)
         };
-        self.names.push_numbered(alias.unwrap_or("eca"));
-        let pooled = self.add_node(
-            Op::GlobalAvgPool,
-            std::slice::from_ref(&input),
-            span,
-            Some("pool"),
-        );
-        let mixed = self.add_node(Op::ChannelConv { kernel }, &[pooled], span, Some("conv"));
-        let gate = self.add_node(Op::Sigmoid, &[mixed], span, Some("gate"));
-        let out = self.add_node(Op::Mul, &[input, gate], span, Some("scale"));
-        self.names.pop();
-        out
+        self.channel_gate(alias.unwrap_or("eca"), input, span, |elab, pooled| {
+            elab.add_node(Op::ChannelConv { kernel }, &[pooled], span, Some("conv"))
+        })
     }
 
     /// `add`, `mul`, `concat` and `sum` over explicit tensors.
